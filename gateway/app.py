@@ -1,0 +1,145 @@
+"""`Gateway`: the one place where the stages are wired together.
+
+    gateway = Gateway(load_config("gateway.yaml"))
+    gateway.server          # the front FastMCP server (HTTP, stdio, SSE; in-memory in tests)
+
+The gateway owns the backends (links, sessions, catalogs), the route index built from their
+catalogs, and the relay that answers clients. Its lifespan, run by the front server, starts
+every backend, lists their catalogs in the background, and closes everything on the way out.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Any
+
+import anyio
+from fastmcp import FastMCP
+
+from gateway.backend import Backend
+from gateway.config import GatewayConfig, LoadedConfig
+from gateway.relay import Relay
+from gateway.routes import BackendView, RouteIndex
+from gateway.session import BackendSession
+from gateway.tasks import TaskHost
+
+logger = logging.getLogger("gateway")
+
+RETRY_FAILED_AFTER = 5.0
+STARTUP_WAIT = 60.0
+
+
+class Gateway:
+    """The gateway at run time."""
+
+    def __init__(self, loaded: LoadedConfig) -> None:
+        self.config: GatewayConfig = loaded.config
+        self.base_dir = loaded.base_dir
+        self.backends: dict[str, Backend] = {
+            name: Backend(
+                name,
+                backend,
+                namespace=self.config.namespace_of(name),
+                base_dir=self.base_dir,
+                on_change=self._on_catalog_change,
+                on_resource_updated=self._on_resource_updated,
+            )
+            for name, backend in self.config.backends.items()
+        }
+        self.index = RouteIndex()
+        self.has_local_components = False
+        self._loaded = anyio.Event()
+        self._last_attempt = 0.0
+        self._tasks: TaskHost | None = None
+        self.server: FastMCP[Any] = FastMCP(
+            self.config.gateway.name,
+            instructions=self.config.gateway.instructions,
+            lifespan=self._lifespan,
+            mask_error_details=True,
+            dereference_schemas=False,
+        )
+        self.relay = Relay(self)
+        self.relay.install()
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    @asynccontextmanager
+    async def _lifespan(self, server: FastMCP[Any]) -> AsyncIterator[dict[str, Any]]:
+        host = TaskHost()
+        await host.start()
+        async with AsyncExitStack() as stack:
+            stack.push_async_callback(host.aclose)
+            self._tasks = host
+            for backend in self.backends.values():
+                await backend.start(stack, host)
+            host.start_soon(self._load_catalogs, list(self.backends.values()))
+            try:
+                yield {}
+            finally:
+                self._tasks = None
+
+    async def _load_catalogs(self, backends: list[Backend]) -> None:
+        self._last_attempt = time.monotonic()
+        async with anyio.create_task_group() as group:
+            for backend in backends:
+                group.start_soon(backend.load_catalog)
+        self.rebuild_index()
+        self._loaded.set()
+
+    async def ensure_catalogs(self) -> None:
+        """Wait for the first listing of every backend; retry failed ones in the background."""
+        if not self._loaded.is_set():
+            with anyio.move_on_after(STARTUP_WAIT):
+                await self._loaded.wait()
+            return
+        failed = [b for b in self.backends.values() if b.state == "failed"]
+        if failed and self._tasks is not None and time.monotonic() - self._last_attempt > RETRY_FAILED_AFTER:
+            self._last_attempt = time.monotonic()
+            self._tasks.start_soon(self._load_catalogs, failed)
+
+    # -- routes ----------------------------------------------------------------------------
+
+    def rebuild_index(self) -> None:
+        """Recompute every client-visible name from the backends' catalogs."""
+        views = [
+            BackendView(
+                name=b.name,
+                namespace=b.namespace,
+                listing=b.listing,
+                tools=b.config.tools,
+                prompts=b.config.prompts,
+                resources=b.config.resources,
+            )
+            for b in self.backends.values()
+            if b.listing is not None
+        ]
+        self.index = RouteIndex.build(views)
+        for collision in self.index.collisions:
+            logger.warning("name collision: %s", collision)
+        if self.config.gateway.instructions is None:
+            self.server._mcp_server.instructions = self.describe()
+
+    def describe(self) -> str:
+        """Instructions for clients: which servers are behind this endpoint, and their own."""
+        lines = [f"This endpoint serves {len(self.backends)} MCP servers; names carry the server's prefix."]
+        for backend in self.backends.values():
+            prefix = f"{backend.namespace}_" if backend.namespace else "(no prefix)"
+            about = backend.config.description or ""
+            lines.append(f"- {backend.name}: tools and prompts named {prefix}*. {about}".rstrip())
+            if backend.instructions:
+                lines.append("  " + backend.instructions.strip().replace("\n", "\n  "))
+        return "\n".join(lines)
+
+    async def _on_catalog_change(self, backend: Backend, kind: str) -> None:
+        self.rebuild_index()
+
+    async def _on_resource_updated(self, backend: Backend, session: BackendSession, uri: str) -> None:
+        logger.debug("backend %s: resource updated %s", backend.name, uri)
+
+
+def build_gateway(loaded: LoadedConfig) -> Gateway:
+    """Build the gateway for a loaded configuration."""
+    return Gateway(loaded)

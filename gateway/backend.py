@@ -1,0 +1,200 @@
+"""One backend at run time: its link, its sessions, its catalog and its state.
+
+`Backend` turns one `BackendConfig` into something requests can be sent through: it starts the
+link, opens sessions through the configured strategy (pooled or per client), lists the
+backend's catalog once, and keeps that catalog current when the backend announces changes.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from contextlib import AbstractAsyncContextManager, AsyncExitStack
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, Literal
+
+import anyio
+import mcp_types
+from mcp.shared.exceptions import MCPError
+from mcp.shared.inbound import x_mcp_header_map
+
+from gateway.caller import SYSTEM_CALLER, Caller
+from gateway.catalog import Listing, fetch_kind, fetch_listing
+from gateway.config import BackendConfig
+from gateway.errors import BackendError, BackendUnavailable
+from gateway.links import Link, make_link
+from gateway.pool import PerClientSessions, SessionPool, SessionStrategy
+from gateway.session import BackendSession
+from gateway.tasks import TaskHost
+
+logger = logging.getLogger("gateway.backend")
+
+State = Literal["starting", "ready", "failed", "stopped"]
+ChangeHook = Callable[["Backend", str], Awaitable[None]]
+UpdateHook = Callable[["Backend", BackendSession, str], Awaitable[None]]
+PER_CLIENT_IDLE_TIMEOUT = 1800.0
+KIND_OF_EVENT = {
+    "notifications/tools/list_changed": "tools",
+    "notifications/prompts/list_changed": "prompts",
+    "notifications/resources/list_changed": "resources",
+}
+
+
+class Backend:
+    """A configured backend, its sessions and what it offers."""
+
+    def __init__(
+        self,
+        name: str,
+        config: BackendConfig,
+        *,
+        namespace: str,
+        base_dir: Path,
+        on_change: ChangeHook,
+        on_resource_updated: UpdateHook,
+    ) -> None:
+        self.name = name
+        self.config = config
+        self.namespace = namespace
+        self.link: Link = make_link(name, config, base_dir=base_dir, namespace=namespace)
+        self.listing: Listing | None = None
+        self.state: State = "starting"
+        self.last_error: str | None = None
+        self.instructions: str | None = None
+        self.protocol_version: str | None = None
+        self._capabilities: mcp_types.ServerCapabilities | None = None
+        self._on_change = on_change
+        self._on_resource_updated = on_resource_updated
+        self._task_group: TaskHost | None = None
+        self._strategy: SessionStrategy | None = None
+        self._refresh_lock = anyio.Lock()
+        self._header_maps: dict[str, dict[tuple[str, ...], str]] = {}
+
+    def __repr__(self) -> str:
+        return f"<Backend {self.name} {self.link.describe()} {self.state}>"
+
+    async def start(self, stack: AsyncExitStack, task_group: TaskHost) -> None:
+        """Start the link and the session strategy (sessions open on first use)."""
+        self._task_group = task_group
+        await self.link.start(stack)
+        if self.config.session == "per_client":
+            self._strategy = PerClientSessions(
+                self._open_session,
+                stateless_pool_size=self.config.pool_size,
+                idle_timeout=PER_CLIENT_IDLE_TIMEOUT,
+            )
+        else:
+            self._strategy = SessionPool(self._open_session, self.config.pool_size)
+        stack.push_async_callback(self._stop)
+
+    async def _stop(self) -> None:
+        self.state = "stopped"
+        if self._strategy is not None:
+            with anyio.CancelScope(shield=True):
+                await self._strategy.aclose()
+
+    async def _open_session(self) -> BackendSession:
+        assert self._task_group is not None, "backend not started"
+        session = BackendSession(
+            self.name,
+            self.link,
+            mode=self.config.mode,
+            connect_timeout=self.config.connect_timeout,
+            on_event=self._on_event,
+        )
+        await session.open(self._task_group)
+        session.remember_tool_schemas(self._header_maps)
+        self.protocol_version = session.protocol_version
+        self.instructions = session.instructions
+        self._capabilities = session.server_capabilities
+        return session
+
+    def capabilities(self) -> mcp_types.ServerCapabilities | None:
+        """What the backend said it can do (from its latest handshake)."""
+        return self._capabilities
+
+    def lease(self, caller: Caller) -> AbstractAsyncContextManager[BackendSession]:
+        """A session to serve one request of `caller`."""
+        if self._strategy is None:
+            raise BackendUnavailable(self.name, "not started")
+        return self._strategy.lease(caller)
+
+    def open_sessions(self) -> list[BackendSession]:
+        """The sessions currently open to this backend."""
+        return self._strategy.open_sessions() if self._strategy is not None else []
+
+    async def load_catalog(self) -> bool:
+        """List everything the backend offers; on failure record why. Returns success."""
+        async with self._refresh_lock:
+            try:
+                async with self.lease(SYSTEM_CALLER) as session:
+                    listing = await fetch_listing(session, timeout=self.config.request_timeout)
+            except (BackendError, MCPError) as error:
+                self.state = "failed"
+                self.last_error = _message(error)
+                logger.warning("backend %s unavailable: %s", self.name, self.last_error)
+                return False
+            self._set_listing(listing)
+            self.state = "ready"
+            self.last_error = None
+            return True
+
+    async def _on_event(self, session: BackendSession, method: str, params: Mapping[str, Any] | None) -> None:
+        if method == "notifications/resources/updated":
+            uri = (params or {}).get("uri")
+            if isinstance(uri, str):
+                await self._on_resource_updated(self, session, uri)
+            return
+        kind = KIND_OF_EVENT.get(method)
+        if kind is None or self._task_group is None:
+            return
+        # Re-list outside the session's receive path: the listing itself uses the session.
+        self._task_group.start_soon(self._refresh_kind, kind)
+
+    async def _refresh_kind(self, kind: str) -> None:
+        async with self._refresh_lock:
+            try:
+                async with self.lease(SYSTEM_CALLER) as session:
+                    timeout = self.config.request_timeout
+                    items = await fetch_kind(session, kind, timeout=timeout)
+                    templates = (
+                        await fetch_kind(session, "templates", timeout=timeout)
+                        if kind == "resources"
+                        else None
+                    )
+            except (BackendError, MCPError) as error:
+                logger.warning("backend %s: re-listing %s failed: %s", self.name, kind, _message(error))
+                return
+            listing = self.listing or Listing()
+            listing = replace(listing, **{kind: items})
+            if templates is not None:
+                listing = replace(listing, templates=templates)
+            self._set_listing(listing)
+        await self._on_change(self, kind)
+
+    def _set_listing(self, listing: Listing) -> None:
+        self.listing = listing
+        self._header_maps = _header_maps(listing)
+        for session in self.open_sessions():
+            session.remember_tool_schemas(self._header_maps)
+
+
+def _header_maps(listing: Listing) -> dict[str, dict[tuple[str, ...], str]]:
+    """Which tool arguments travel as `Mcp-Param-*` headers on the 2026-07-28 wire."""
+    maps: dict[str, dict[tuple[str, ...], str]] = {}
+    for tool in listing.tools:
+        schema, name = tool.get("inputSchema"), tool.get("name")
+        if isinstance(schema, dict) and isinstance(name, str):
+            header_map = x_mcp_header_map(schema)
+            if header_map:
+                maps[name] = header_map
+    return maps
+
+
+def _message(error: BaseException) -> str:
+    if isinstance(error, BackendError):
+        return error.message
+    if isinstance(error, MCPError):
+        return f"backend error {error.error.code}: {error.error.message}"
+    return type(error).__name__

@@ -1,0 +1,125 @@
+"""The `gateway` command: run | check | list | call | schema.
+
+    gateway run   [--config PATH] [--transport http|stdio|sse] [--host H] [--port P]
+    gateway check [--config PATH]        validate the file, probe every backend; exit 0 if all is well
+    gateway list  [--config PATH] [--json]
+    gateway call  TOOL [--args JSON] [--config PATH]
+    gateway schema [--output PATH]       the JSON Schema of gateway.yaml
+
+Defaults come from `GATEWAY_*` variables (see `gateway.config.settings`): `./gateway.yaml`,
+HTTP on 127.0.0.1:8000.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import anyio
+
+from gateway.app import Gateway
+from gateway.config import ProcessSettings, load_config
+from gateway.errors import ConfigError
+from gateway.front import serve
+from gateway.probe import call_tool, check, listing
+from gateway.schema import write_schema
+
+EXIT_OK = 0
+EXIT_PROBLEMS = 1
+EXIT_CONFIG = 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `gateway` command; returns the exit status."""
+    settings = ProcessSettings()
+    args = _parser(settings).parse_args(argv)
+    _configure_logging(args.log_level if hasattr(args, "log_level") else settings.log_level)
+    if args.command == "schema":
+        return write_schema(args.output)
+    try:
+        loaded = load_config(args.config)
+    except ConfigError as error:
+        for problem in error.problems:
+            print(f"{error.source}: {problem}", file=sys.stderr)
+        return EXIT_CONFIG
+    gateway = Gateway(loaded)
+    if args.command == "run":
+        anyio.run(
+            lambda: serve(
+                gateway, transport=args.transport, host=args.host, port=args.port, log_level=args.log_level
+            )
+        )
+        return EXIT_OK
+    if args.command == "check":
+        problems = anyio.run(check, gateway)
+        for line in problems:
+            print(line)
+        if not problems:
+            print(f"{args.config}: ok ({len(gateway.backends)} backends)")
+        return EXIT_PROBLEMS if problems else EXIT_OK
+    if args.command == "list":
+        text = anyio.run(listing, gateway, args.json)
+        print(text)
+        return EXIT_OK
+    arguments = _arguments(args.args)
+    if arguments is None:
+        print("--args must be a JSON object, e.g. --args '{\"values\": [1, 2]}'", file=sys.stderr)
+        return EXIT_CONFIG
+    ok, text = anyio.run(call_tool, gateway, args.tool, arguments)
+    print(text)
+    return EXIT_OK if ok else EXIT_PROBLEMS
+
+
+def _parser(settings: ProcessSettings) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="gateway", description="One MCP endpoint in front of many MCP servers."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    def with_config(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        p.add_argument("--config", default=settings.config, help="path to gateway.yaml (env GATEWAY_CONFIG)")
+        p.add_argument(
+            "--log-level", default=settings.log_level, choices=["debug", "info", "warning", "error"]
+        )
+        return p
+
+    run = with_config(commands.add_parser("run", help="serve the gateway"))
+    run.add_argument("--transport", choices=["http", "stdio", "sse"], default=settings.transport)
+    run.add_argument("--host", default=settings.host)
+    run.add_argument("--port", type=int, default=settings.port)
+    with_config(commands.add_parser("check", help="validate the config and probe every backend"))
+    list_cmd = with_config(commands.add_parser("list", help="what a client would see"))
+    list_cmd.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    call = with_config(commands.add_parser("call", help="call one tool"))
+    call.add_argument("tool")
+    call.add_argument("--args", default="{}", help="tool arguments as a JSON object")
+    schema = commands.add_parser("schema", help="print the JSON Schema of gateway.yaml")
+    schema.add_argument("--output", default="-", help="file to write ('-': stdout)")
+    return parser
+
+
+def _arguments(text: str) -> dict[str, Any] | None:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _configure_logging(level: str) -> None:
+    """Logs go to stderr (stdout may be the MCP channel), one line each."""
+    logging.basicConfig(
+        stream=sys.stderr,
+        level=getattr(logging, level.upper(), logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    for noisy in ("httpx2", "httpcore2", "mcp.client.streamable_http"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,191 @@
+"""The configuration tree: `gateway.yaml` as typed, frozen objects.
+
+Every model forbids unknown keys (a typo is an error that names its path), every field has a
+description (it becomes the JSON Schema that editors use) and every default is written here, in
+code, where the schema shows it. Nothing else in the gateway reads YAML or the environment.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+
+from gateway.config.types import Glob, Name, PositiveDuration
+
+DEFAULT_CONNECT_TIMEOUT = 10.0
+DEFAULT_REQUEST_TIMEOUT = 60.0
+DEFAULT_MAX_SESSIONS_STDIO = 1
+DEFAULT_MAX_SESSIONS_SHARED = 16
+
+BackendKind = Literal["stdio", "http", "sse", "module"]
+ProtocolMode = Literal["auto", "legacy", "2026-07-28"]
+SessionScope = Literal["pooled", "per_client"]
+
+
+class Frozen(BaseModel):
+    """Base of every config model: immutable, unknown keys refused, docs in the schema."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+
+class ComponentFilter(Frozen):
+    """Which of a backend's tools (or prompts) the gateway serves, and under which names."""
+
+    include: tuple[Glob, ...] = ()
+    """Patterns of backend names to serve; empty means all."""
+    exclude: tuple[Glob, ...] = ()
+    """Patterns of backend names to hide; applied after `include`."""
+    rename: dict[str, Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$")]] = {}
+    """Backend name → new name, applied before the namespace prefix."""
+
+
+class ResourceFilter(Frozen):
+    """Which of a backend's resources and resource templates the gateway serves (by URI)."""
+
+    include: tuple[Glob, ...] = ()
+    """URI patterns to serve; empty means all."""
+    exclude: tuple[Glob, ...] = ()
+    """URI patterns to hide; applied after `include`."""
+
+
+class BackendConfig(Frozen):
+    """One MCP server behind the gateway. Exactly one of `command`, `url`, `module`."""
+
+    command: tuple[str, ...] | None = Field(default=None, min_length=1)
+    """Start the backend as a stdio subprocess: program and arguments. A leading `python` or
+    `python3` runs the gateway's own interpreter."""
+    url: str | None = None
+    """Reach the backend over HTTP: streamable HTTP, or SSE when the path ends in `/sse`."""
+    module: str | None = Field(default=None, pattern=r"^[A-Za-z_][\w.]*(:[A-Za-z_]\w*)?$")
+    """Mount a FastMCP server in-process: `package.module` (attribute `mcp`) or `package.module:attr`."""
+    namespace: Annotated[str, Field(pattern=r"^([A-Za-z0-9][A-Za-z0-9_.-]*)?$", max_length=48)] | None = None
+    """Prefix of this backend's tool and prompt names (`<namespace>_<name>`) and resource URIs;
+    defaults to the backend's key; `""` means no prefix."""
+    description: str | None = None
+    """What this backend is, for operators (shown by `gateway list`)."""
+
+    env: dict[str, str] = {}
+    """stdio: environment variables added to the child's environment."""
+    cwd: str | None = None
+    """stdio: working directory of the child (default: the directory of gateway.yaml)."""
+    headers: dict[str, SecretStr] = {}
+    """http/sse: headers sent to the backend on every request (credentials: use `${VAR}`)."""
+
+    mode: ProtocolMode = "auto"
+    """Protocol era toward the backend: `auto` probes for 2026-07-28 and falls back to the
+    handshake era; `legacy` forces the handshake (2025-11-25 and older)."""
+    session: SessionScope = "pooled"
+    """`pooled`: requests share a bounded pool of backend sessions, one request per session at a
+    time (right for stateless servers, the common case). `per_client`: each client session gets
+    its own backend session, opened on first use and closed with the client's (for backends that
+    keep state per session)."""
+    max_sessions: int | None = Field(default=None, ge=1, le=1024)
+    """Upper bound of the pool (default: 1 for stdio, where each session is a process; 16 otherwise)."""
+
+    connect_timeout: PositiveDuration = DEFAULT_CONNECT_TIMEOUT
+    """Longest wait to open a backend session (spawn + handshake)."""
+    request_timeout: PositiveDuration = DEFAULT_REQUEST_TIMEOUT
+    """Longest wait for one backend answer; on expiry the request is cancelled at the backend."""
+    optional: bool = False
+    """An optional backend that is down does not make the gateway unready."""
+
+    tools: ComponentFilter = ComponentFilter()
+    """Tool include/exclude/rename."""
+    prompts: ComponentFilter = ComponentFilter()
+    """Prompt include/exclude/rename."""
+    resources: ResourceFilter = ResourceFilter()
+    """Resource and template include/exclude by URI."""
+
+    @field_validator("url")
+    @classmethod
+    def _check_url(cls, url: str | None) -> str | None:
+        if url is None:
+            return None
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https"):
+            raise ValueError(f"must be an http:// or https:// URL, got scheme {parts.scheme!r}")
+        if not parts.hostname:
+            raise ValueError("has no host")
+        if parts.username or parts.password:
+            raise ValueError("must not carry credentials; use `headers` with ${VAR} instead")
+        return url
+
+    @model_validator(mode="after")
+    def _exactly_one_target(self) -> BackendConfig:
+        given = [k for k in ("command", "url", "module") if getattr(self, k) is not None]
+        if len(given) != 1:
+            found = ", ".join(given) if given else "none"
+            raise ValueError(f"needs exactly one of command, url, module (found: {found})")
+        if self.kind != "stdio" and (self.env or self.cwd):
+            raise ValueError("`env` and `cwd` apply only to stdio backends (`command`)")
+        if self.kind not in ("http", "sse") and self.headers:
+            raise ValueError("`headers` apply only to HTTP backends (`url`)")
+        return self
+
+    @property
+    def kind(self) -> BackendKind:
+        """How the gateway reaches this backend."""
+        if self.command is not None:
+            return "stdio"
+        if self.module is not None:
+            return "module"
+        assert self.url is not None
+        return "sse" if urlsplit(self.url).path.rstrip("/").endswith("/sse") else "http"
+
+    @property
+    def pool_size(self) -> int:
+        """The resolved upper bound of pooled sessions."""
+        if self.max_sessions is not None:
+            return self.max_sessions
+        return DEFAULT_MAX_SESSIONS_STDIO if self.kind == "stdio" else DEFAULT_MAX_SESSIONS_SHARED
+
+
+class GatewaySection(Frozen):
+    """Who the gateway says it is."""
+
+    name: str = "mcp-gateway"
+    """Server name reported to clients."""
+    instructions: str | None = None
+    """Instructions for clients; default: a summary of the mounted backends."""
+    list_page_size: int | None = Field(default=None, ge=1)
+    """Page size of tools/prompts/resources lists (opaque cursors); default: one page."""
+
+
+class HttpFront(Frozen):
+    """The HTTP front door."""
+
+    allowed_hosts: tuple[str, ...] = ()
+    """Host header values accepted besides the bind address (DNS-rebinding guard stays on)."""
+    allowed_origins: tuple[str, ...] = ()
+    """Browser origins accepted (the Origin header); absent Origin (non-browser) is accepted."""
+
+
+class GatewayConfig(Frozen):
+    """The whole of gateway.yaml."""
+
+    gateway: GatewaySection = GatewaySection()
+    """Identity of the gateway."""
+    http: HttpFront = HttpFront()
+    """HTTP front settings."""
+    backends: dict[Name, BackendConfig] = {}
+    """The MCP servers behind the gateway, by key."""
+
+    @model_validator(mode="after")
+    def _namespaces_unique(self) -> GatewayConfig:
+        seen: dict[str, str] = {}
+        for key in self.backends:
+            ns = self.namespace_of(key)
+            if ns and ns in seen:
+                raise ValueError(
+                    f"backends '{seen[ns]}' and '{key}' share the namespace {ns!r}; "
+                    "give one of them another `namespace`"
+                )
+            seen[ns] = key
+        return self
+
+    def namespace_of(self, key: str) -> str:
+        """The namespace a backend's names are prefixed with."""
+        ns = self.backends[key].namespace
+        return key if ns is None else ns

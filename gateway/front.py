@@ -1,0 +1,62 @@
+"""The front door: serving the gateway over streamable HTTP, SSE or stdio.
+
+HTTP binds 127.0.0.1 by default and keeps the DNS-rebinding guard on: the Host header must
+name this server (or a host listed in `http.allowed_hosts`) and a browser Origin must be the
+server's own or listed in `http.allowed_origins`. MCP is served at `/mcp` (`/sse` for SSE),
+beside `/healthz` and `/readyz`.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import uvicorn
+from starlette.applications import Starlette
+
+from gateway.app import Gateway
+from gateway.health import install_health_routes
+
+Transport = Literal["http", "sse", "stdio"]
+MCP_PATH = "/mcp"
+SSE_PATH = "/sse"
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]", "::1")
+
+
+def allowed_hosts(gateway: Gateway, host: str, port: int) -> list[str]:
+    """Host header values the front accepts."""
+    hosts = [host, f"{host}:{port}"]
+    if host in LOOPBACK_NAMES:
+        hosts += [h for name in LOOPBACK_NAMES for h in (name, f"{name}:{port}")]
+    hosts += list(gateway.config.http.allowed_hosts)
+    return list(dict.fromkeys(hosts))
+
+
+def http_app(gateway: Gateway, *, transport: Literal["http", "sse"], host: str, port: int) -> Starlette:
+    """The ASGI app serving MCP and the health endpoints."""
+    install_health_routes(gateway)
+    return gateway.server.http_app(
+        path=MCP_PATH if transport == "http" else SSE_PATH,
+        transport=transport,
+        host_origin_protection=True,
+        allowed_hosts=allowed_hosts(gateway, host, port),
+        allowed_origins=list(gateway.config.http.allowed_origins),
+    )
+
+
+async def serve(gateway: Gateway, *, transport: Transport, host: str, port: int, log_level: str) -> None:
+    """Serve until interrupted."""
+    if transport == "stdio":
+        await gateway.server.run_stdio_async(show_banner=False, log_level=log_level)
+        return
+    app = http_app(gateway, transport=transport, host=host, port=port)
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level=log_level,
+        lifespan="on",
+        timeout_graceful_shutdown=5,
+        server_header=False,
+        access_log=False,
+    )
+    await uvicorn.Server(config).serve()

@@ -1,0 +1,48 @@
+"""Shared test fixtures: building a gateway from YAML text, free loopback ports, processes."""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+import textwrap
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastmcp import Client
+
+from gateway.app import Gateway
+from gateway.config import LoadedConfig, parse_config
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+
+
+def make_gateway(yaml_text: str, *, environ: dict[str, str] | None = None, base_dir: Path = ROOT) -> Gateway:
+    """A gateway from inline YAML, with relative paths resolved against the repository."""
+    config = parse_config(textwrap.dedent(yaml_text), environ=environ or dict(os.environ))
+    return Gateway(LoadedConfig(config, base_dir / "gateway.yaml"))
+
+
+@asynccontextmanager
+async def connected(gateway: Gateway, **client_options: Any) -> AsyncIterator[Client[Any]]:
+    """An in-memory client of the gateway (its lifespan runs while the client is open)."""
+    async with Client(gateway.server, **client_options) as client:
+        await gateway.ensure_catalogs()
+        yield client
+
+
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(params=["legacy", "auto"], ids=["2025-11-25", "2026-07-28"])
+def era(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Both protocol eras at the front: the handshake era and the stateless one."""
+    yield request.param

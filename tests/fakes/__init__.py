@@ -1,0 +1,1 @@
+"""Small real MCP servers used as backends in tests."""
