@@ -1,0 +1,1 @@
+"""Benchmarks: every figure measured for the direct path and the gateway path in the same run."""
