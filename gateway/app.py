@@ -20,10 +20,13 @@ import anyio
 from fastmcp import FastMCP
 
 from gateway.backend import Backend
+from gateway.caller import Caller
 from gateway.config import GatewayConfig, LoadedConfig
+from gateway.notify import KINDS, FrontSessions, Notifier
 from gateway.relay import Relay
 from gateway.routes import BackendView, RouteIndex
 from gateway.session import BackendSession
+from gateway.subscriptions import SubscriptionHub
 from gateway.tasks import TaskHost
 
 logger = logging.getLogger("gateway")
@@ -50,6 +53,13 @@ class Gateway:
             for name, backend in self.config.backends.items()
         }
         self.index = RouteIndex()
+        self.generation = 0
+        """Bumped whenever the index is rebuilt (caches of per-client views key on it)."""
+        self.sessions = FrontSessions()
+        self.notifier = Notifier(self.sessions)
+        self.subscriptions = SubscriptionHub(self)
+        self.sessions.on_close(self.subscriptions.drop)
+        self._personal: dict[str, tuple[Any, RouteIndex]] = {}
         self.has_local_components = False
         self._loaded = anyio.Event()
         self._last_attempt = 0.0
@@ -63,6 +73,7 @@ class Gateway:
         )
         self.relay = Relay(self)
         self.relay.install()
+        self.relay.advertise(completions=False, subscriptions=False)
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -73,6 +84,8 @@ class Gateway:
         async with AsyncExitStack() as stack:
             stack.push_async_callback(host.aclose)
             self._tasks = host
+            self.notifier.attach(host)
+            stack.callback(self.notifier.attach, None)
             for backend in self.backends.values():
                 await backend.start(stack, host)
             host.start_soon(self._load_catalogs, list(self.backends.values()))
@@ -87,6 +100,8 @@ class Gateway:
             for backend in backends:
                 group.start_soon(backend.load_catalog)
         self.rebuild_index()
+        if self._loaded.is_set():
+            self.notifier.list_changed(KINDS)  # backends came back: what clients see changed
         self._loaded.set()
 
     async def ensure_catalogs(self) -> None:
@@ -117,6 +132,13 @@ class Gateway:
             if b.listing is not None
         ]
         self.index = RouteIndex.build(views)
+        self.generation += 1
+        self._personal.clear()
+        capabilities = [c for c in (b.capabilities() for b in self.backends.values()) if c is not None]
+        self.relay.advertise(
+            completions=any(c.completions is not None for c in capabilities),
+            subscriptions=any(bool(c.resources and c.resources.subscribe) for c in capabilities),
+        )
         for collision in self.index.collisions:
             logger.warning("name collision: %s", collision)
         if self.config.gateway.instructions is None:
@@ -133,11 +155,39 @@ class Gateway:
                 lines.append("  " + backend.instructions.strip().replace("\n", "\n  "))
         return "\n".join(lines)
 
-    async def _on_catalog_change(self, backend: Backend, kind: str) -> None:
-        self.rebuild_index()
+    async def index_for(self, caller: Caller) -> RouteIndex:
+        """The names `caller` can use: the shared index, or its own view where a backend keeps
+        a session per client (what such a backend lists can differ per session)."""
+        personal = [b for b in self.backends.values() if b.personal and b.state == "ready"]
+        if not personal or not caller.bindable:
+            return self.index
+        listings = {b.name: await b.listing_for(caller) for b in personal}
+        stamp = (self.generation, tuple(id(v) for v in listings.values()))
+        cached = self._personal.get(caller.key)
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
+        views = []
+        for b in self.backends.values():
+            listing = listings.get(b.name, b.listing)
+            if listing is not None:
+                views.append(
+                    BackendView(
+                        b.name, b.namespace, listing, b.config.tools, b.config.prompts, b.config.resources
+                    )
+                )
+        index = RouteIndex.build(views)
+        self._personal[caller.key] = (stamp, index)
+        return index
+
+    async def _on_catalog_change(self, backend: Backend, kind: str, only: str | None) -> None:
+        if only is None:
+            self.rebuild_index()
+        else:
+            self._personal.pop(only, None)
+        self.notifier.list_changed([kind], only=only)
 
     async def _on_resource_updated(self, backend: Backend, session: BackendSession, uri: str) -> None:
-        logger.debug("backend %s: resource updated %s", backend.name, uri)
+        await self.subscriptions.backend_updated(backend.name, session.owner_key, uri)
 
 
 def build_gateway(loaded: LoadedConfig) -> Gateway:

@@ -23,6 +23,7 @@ from gateway.caller import SYSTEM_CALLER, Caller
 from gateway.catalog import Listing, fetch_kind, fetch_listing
 from gateway.config import BackendConfig
 from gateway.errors import BackendError, BackendUnavailable
+from gateway.events import EventChannel
 from gateway.links import Link, make_link
 from gateway.pool import PerClientSessions, SessionPool, SessionStrategy
 from gateway.session import BackendSession
@@ -31,7 +32,8 @@ from gateway.tasks import TaskHost
 logger = logging.getLogger("gateway.backend")
 
 State = Literal["starting", "ready", "failed", "stopped"]
-ChangeHook = Callable[["Backend", str], Awaitable[None]]
+ChangeHook = Callable[["Backend", str, str | None], Awaitable[None]]
+"""(backend, kind, only) — `only` is the client session key when one client's view changed."""
 UpdateHook = Callable[["Backend", BackendSession, str], Awaitable[None]]
 PER_CLIENT_IDLE_TIMEOUT = 1800.0
 KIND_OF_EVENT = {
@@ -69,6 +71,8 @@ class Backend:
         self._task_group: TaskHost | None = None
         self._strategy: SessionStrategy | None = None
         self._refresh_lock = anyio.Lock()
+        self._events: EventChannel | None = None
+        self._refresh_pending: set[str] = set()
         self._header_maps: dict[str, dict[tuple[str, ...], str]] = {}
 
     def __repr__(self) -> str:
@@ -90,8 +94,11 @@ class Backend:
 
     async def _stop(self) -> None:
         self.state = "stopped"
-        if self._strategy is not None:
-            with anyio.CancelScope(shield=True):
+        with anyio.CancelScope(shield=True):
+            if self._events is not None:
+                await self._events.aclose()
+                self._events = None
+            if self._strategy is not None:
                 await self._strategy.aclose()
 
     async def _open_session(self) -> BackendSession:
@@ -119,6 +126,41 @@ class Backend:
         if self._strategy is None:
             raise BackendUnavailable(self.name, "not started")
         return self._strategy.lease(caller)
+
+    def events(self) -> EventChannel:
+        """The session holding this backend's resource subscriptions (opened on first use)."""
+        if self._events is None:
+            assert self._task_group is not None, "backend not started"
+            self._events = EventChannel(
+                self.name, self._open_session, self._task_group, timeout=self.config.request_timeout
+            )
+        return self._events
+
+    @property
+    def personal(self) -> bool:
+        """Whether clients with a session see this backend through their own backend session."""
+        return self.config.session == "per_client"
+
+    async def listing_for(self, caller: Caller) -> Listing | None:
+        """What this backend offers to `caller`: its own session's listing for `per_client`."""
+        if not self.personal or not caller.bindable or self.state != "ready":
+            return self.listing
+        async with self.lease(caller) as session:
+            if session.listing is None:
+                session.listing = await fetch_listing(session, timeout=self.config.request_timeout)
+            listing: Listing = session.listing
+            return listing
+
+    async def set_log_level(self, caller: Caller, level: str) -> None:
+        """Forward a client's `logging/setLevel` to its own backend session, if it has one."""
+        if not isinstance(self._strategy, PerClientSessions) or not caller.bindable:
+            return
+        session = self._strategy.bound_session(caller.key)
+        caps = self.capabilities()
+        if session is None or session.modern or (caps is not None and caps.logging is None):
+            return
+        async with self.lease(caller) as leased:
+            await leased.request("logging/setLevel", {"level": level}, timeout=self.config.request_timeout)
 
     def open_sessions(self) -> list[BackendSession]:
         """The sessions currently open to this backend."""
@@ -149,10 +191,19 @@ class Backend:
         kind = KIND_OF_EVENT.get(method)
         if kind is None or self._task_group is None:
             return
+        if session.owner_key is not None:
+            # One client's own backend session changed: only that client's view is affected.
+            session.listing = None
+            await self._on_change(self, kind, session.owner_key)
+            return
+        if kind in self._refresh_pending:
+            return  # every pooled session hears the same change: list once
+        self._refresh_pending.add(kind)
         # Re-list outside the session's receive path: the listing itself uses the session.
         self._task_group.start_soon(self._refresh_kind, kind)
 
     async def _refresh_kind(self, kind: str) -> None:
+        self._refresh_pending.discard(kind)
         async with self._refresh_lock:
             try:
                 async with self.lease(SYSTEM_CALLER) as session:
@@ -171,7 +222,7 @@ class Backend:
             if templates is not None:
                 listing = replace(listing, templates=templates)
             self._set_listing(listing)
-        await self._on_change(self, kind)
+        await self._on_change(self, kind, None)
 
     def _set_listing(self, listing: Listing) -> None:
         self.listing = listing

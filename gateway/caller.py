@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import mcp_types
 from mcp.server.connection import Connection
@@ -136,7 +136,7 @@ class FrontCaller:
                 return
         await _send_log_message(  # applies the per-request 2026-07-28 opt-in too
             self._session,
-            level=level,
+            level=cast(mcp_types.LoggingLevel, level),
             data=params.get("data"),
             logger=params.get("logger"),
             related_request_id=self._ctx.request_id,

@@ -139,10 +139,17 @@ class PerClientSessions:
             if bound is not None and bound.session.alive:
                 return bound
             session = await self._factory()
+            session.owner_key = key
+            session.caller = caller.detached()
             bound = _Bound(session, self._clock())
             self._bound[key] = bound
             caller.on_session_end(lambda: self._release(key))
             return bound
+
+    def bound_session(self, key: str) -> BackendSession | None:
+        """The session bound to a client session, if one is open."""
+        bound = self._bound.get(key)
+        return bound.session if bound is not None and bound.session.alive else None
 
     async def _release(self, key: str) -> None:
         self._locks.pop(key, None)

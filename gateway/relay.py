@@ -1,17 +1,15 @@
 """The relay: MCP requests from clients, answered by the backend that owns the name.
 
 The relay installs itself as the front server's handlers for the component methods (lists,
-`tools/call`, `prompts/get`, `resources/read`, `completion/complete`, `logging/setLevel`). Each
-handler finds the route, leases a backend session for the calling client, forwards the raw
-request with the backend's own name, and returns the backend's raw answer, changing only
-what names a component (resource URIs inside results get the namespace, so a client can read
-what a tool links to). Components defined on the gateway itself are served by FastMCP's own
-handlers, which the relay keeps as its fallback.
+`tools/call`, `prompts/get`, `resources/read`, `completion/complete`, subscriptions,
+`logging/setLevel`). Each handler finds the route in the caller's view, leases a backend
+session for the caller, forwards the raw request under the backend's own name, and returns the
+backend's raw answer with only names changed (see `gateway.results`). Components defined on
+the gateway itself are served by FastMCP's own handlers, which the relay keeps as fallback.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import mcp_types
@@ -26,14 +24,18 @@ from mcp_types import (
     PaginatedRequestParams,
     ReadResourceRequestParams,
     SetLevelRequestParams,
+    SubscribeRequestParams,
+    SubscriptionsListenRequestParams,
+    UnsubscribeRequestParams,
 )
-from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from pydantic import BaseModel
 
 from gateway.caller import LOG_LEVEL_STATE_KEY, FrontCaller
 from gateway.errors import GatewayError, to_mcp_error
-from gateway.naming import front_uri, split_front_uri
-from gateway.routes import Route, front_items
+from gateway.naming import split_front_uri
+from gateway.results import complete, forward_params, namespace_uris, strip_hop_meta, unknown_tool
+from gateway.routes import Route, RouteIndex, front_items
+from gateway.subscriptions import GatewayListenHandler
 
 if TYPE_CHECKING:
     from mcp.server.lowlevel.server import HandlerEntry
@@ -41,20 +43,13 @@ if TYPE_CHECKING:
     from gateway.app import Gateway
 
 Ctx = ServerRequestContext[Any, Any]
-CONNECTION_META_KEYS = frozenset(
-    {
-        mcp_types.PROTOCOL_VERSION_META_KEY,
-        mcp_types.CLIENT_INFO_META_KEY,
-        mcp_types.CLIENT_CAPABILITIES_META_KEY,
-        "progressToken",
-    }
-)
 LIST_KEYS = {
     "tools/list": "tools",
     "prompts/list": "prompts",
     "resources/list": "resources",
     "resources/templates/list": "resourceTemplates",
 }
+EMPTY_COMPLETION = {"completion": {"values": [], "hasMore": False}}
 
 
 class Relay:
@@ -71,15 +66,18 @@ class Relay:
             entry = server.get_request_handler(method)
             if entry is not None:
                 self._local[method] = entry
-        server.add_request_handler("tools/list", PaginatedRequestParams, self.list_tools)
-        server.add_request_handler("prompts/list", PaginatedRequestParams, self.list_prompts)
-        server.add_request_handler("resources/list", PaginatedRequestParams, self.list_resources)
-        server.add_request_handler("resources/templates/list", PaginatedRequestParams, self.list_templates)
-        server.add_request_handler("tools/call", CallToolRequestParams, self.call_tool)
-        server.add_request_handler("prompts/get", GetPromptRequestParams, self.get_prompt)
-        server.add_request_handler("resources/read", ReadResourceRequestParams, self.read_resource)
-        server.add_request_handler("completion/complete", CompleteRequestParams, self.complete)
-        server.add_request_handler("logging/setLevel", SetLevelRequestParams, self.set_level)
+        handlers: list[tuple[str, type[BaseModel], Any]] = [
+            ("tools/list", PaginatedRequestParams, self.list_tools),
+            ("prompts/list", PaginatedRequestParams, self.list_prompts),
+            ("resources/list", PaginatedRequestParams, self.list_resources),
+            ("resources/templates/list", PaginatedRequestParams, self.list_templates),
+            ("tools/call", CallToolRequestParams, self.call_tool),
+            ("prompts/get", GetPromptRequestParams, self.get_prompt),
+            ("resources/read", ReadResourceRequestParams, self.read_resource),
+            ("logging/setLevel", SetLevelRequestParams, self.set_level),
+        ]
+        for method, params_type, handler in handlers:
+            server.add_request_handler(method, params_type, handler)
         # 2026-07-28 results of cacheable methods carry ttlMs/cacheScope: what a client may see
         # depends on who it is, so never shared, and always fresh.
         hint = CacheHint(ttl_ms=0, scope="private")
@@ -87,6 +85,31 @@ class Relay:
         # The modern HTTP transport checks Mcp-Param headers against the tool's schema; answer
         # that from the index instead of a full tools/list walk per call.
         server.get_tool_input_schema = self._input_schema
+
+    def advertise(self, *, completions: bool, subscriptions: bool) -> None:
+        """Serve (and so advertise) completions and subscriptions only when a backend has them."""
+        server = self.gateway.server._mcp_server
+        optional: list[tuple[str, type[BaseModel], Any, bool]] = [
+            ("completion/complete", CompleteRequestParams, self.complete, completions),
+            ("resources/subscribe", SubscribeRequestParams, self.subscribe, subscriptions),
+            ("resources/unsubscribe", UnsubscribeRequestParams, self.unsubscribe, subscriptions),
+        ]
+        for method, params_type, handler, wanted in optional:
+            if wanted:
+                server.add_request_handler(method, params_type, handler)
+            else:
+                server._request_handlers.pop(method, None)
+        # 2026-07-28 change notifications travel on subscriptions/listen streams (list_changed
+        # from the gateway itself, resources/updated from subscribed backends).
+        listen = GatewayListenHandler(self.gateway, self.gateway.notifier.bus)
+        server.add_request_handler("subscriptions/listen", SubscriptionsListenRequestParams, listen)
+
+    def caller(self, ctx: Ctx) -> FrontCaller:
+        """The calling client; a handshake-era session is remembered for notifications."""
+        caller = FrontCaller(ctx)
+        if caller.bindable:
+            self.gateway.sessions.remember(caller.key, ctx.session._connection)
+        return caller
 
     # -- lists -----------------------------------------------------------------------------
 
@@ -102,19 +125,9 @@ class Relay:
     async def list_templates(self, ctx: Ctx, params: PaginatedRequestParams | None) -> dict[str, Any]:
         return await self._list(ctx, params, "resources/templates/list")
 
-    def _front_items(self, method: str) -> list[dict[str, Any]]:
-        index = self.gateway.index
-        if method == "tools/list":
-            return front_items(index.tools)
-        if method == "prompts/list":
-            return front_items(index.prompts)
-        if method == "resources/list":
-            return front_items(index.resources)
-        return [dict(route.item) for route in index.templates]
-
     async def _list(self, ctx: Ctx, params: PaginatedRequestParams | None, method: str) -> dict[str, Any]:
-        await self.gateway.ensure_catalogs()
-        items = self._front_items(method)
+        index = await self._index(ctx)
+        items = _front_items(index, method)
         key = LIST_KEYS[method]
         local = await self._local_items(ctx, method, key)
         if local:
@@ -132,6 +145,13 @@ class Relay:
         if next_cursor is not None:
             result["nextCursor"] = next_cursor
         return complete(ctx, result)
+
+    async def _index(self, ctx: Ctx) -> RouteIndex:
+        await self.gateway.ensure_catalogs()
+        try:
+            return await self.gateway.index_for(self.caller(ctx))
+        except GatewayError as error:
+            raise to_mcp_error(error) from None
 
     async def _local_items(self, ctx: Ctx, method: str, key: str) -> list[dict[str, Any]]:
         entry = self._local.get(method)
@@ -154,45 +174,37 @@ class Relay:
     # -- calls -----------------------------------------------------------------------------
 
     async def call_tool(self, ctx: Ctx, params: CallToolRequestParams) -> Any:
-        await self.gateway.ensure_catalogs()
-        route = self.gateway.index.tools.get(params.name)
+        route = (await self._index(ctx)).tools.get(params.name)
         if route is None:
             local = self._local.get("tools/call")
             if local is not None and self.gateway.has_local_components:
                 return await local.handler(ctx, params)
             return complete(ctx, unknown_tool(params.name))
-        forward = _forward_params(ctx, {"name": route.backend_id})
-        return await self._forward(ctx, route, "tools/call", forward)
+        return await self._forward(ctx, route, "tools/call", forward_params(ctx, {"name": route.backend_id}))
 
     async def get_prompt(self, ctx: Ctx, params: GetPromptRequestParams) -> Any:
-        await self.gateway.ensure_catalogs()
-        route = self.gateway.index.prompts.get(params.name)
+        route = (await self._index(ctx)).prompts.get(params.name)
         if route is None:
             local = self._local.get("prompts/get")
             if local is not None and self.gateway.has_local_components:
                 return await local.handler(ctx, params)
             raise MCPError(code=mcp_types.INVALID_PARAMS, message=f"Unknown prompt: {params.name!r}")
-        forward = _forward_params(ctx, {"name": route.backend_id})
-        return await self._forward(ctx, route, "prompts/get", forward)
+        return await self._forward(ctx, route, "prompts/get", forward_params(ctx, {"name": route.backend_id}))
 
     async def read_resource(self, ctx: Ctx, params: ReadResourceRequestParams) -> Any:
-        await self.gateway.ensure_catalogs()
         uri = str(params.uri)
-        found = self.resolve_uri(uri)
+        found = self.resolve_uri(uri, await self._index(ctx))
         if found is None:
             local = self._local.get("resources/read")
             if local is not None and self.gateway.has_local_components:
                 return await local.handler(ctx, params)
-            raise MCPError(
-                code=mcp_types.INVALID_PARAMS, message=f"Resource not found: {uri!r}", data={"uri": uri}
-            )
+            raise _resource_not_found(uri)
         route, backend_uri = found
-        forward = _forward_params(ctx, {"uri": backend_uri})
-        return await self._forward(ctx, route, "resources/read", forward)
+        return await self._forward(ctx, route, "resources/read", forward_params(ctx, {"uri": backend_uri}))
 
-    def resolve_uri(self, uri: str) -> tuple[Route, str] | None:
+    def resolve_uri(self, uri: str, index: RouteIndex | None = None) -> tuple[Route, str] | None:
         """The route of a concrete resource URI and the URI the backend knows it by."""
-        index = self.gateway.index
+        index = index or self.gateway.index
         route = index.resources.get(uri)
         if route is not None:
             return route, route.backend_id
@@ -208,38 +220,33 @@ class Relay:
         return template, split[1]
 
     async def complete(self, ctx: Ctx, params: CompleteRequestParams) -> Any:
-        await self.gateway.ensure_catalogs()
+        index = await self._index(ctx)
         ref = params.ref
         route: Route | None
         if isinstance(ref, mcp_types.PromptReference):
-            route = self.gateway.index.prompts.get(ref.name)
+            route = index.prompts.get(ref.name)
             backend_ref = {"type": "ref/prompt", "name": route.backend_id} if route else None
         else:
-            route = self.gateway.index.template_by_front(ref.uri) or self.gateway.index.resources.get(ref.uri)
+            route = index.template_by_front(ref.uri) or index.resources.get(ref.uri)
             backend_ref = {"type": "ref/resource", "uri": route.backend_id} if route else None
         if route is None or backend_ref is None:
-            return complete(ctx, {"completion": {"values": [], "hasMore": False}})
-        forward = _forward_params(ctx, {"ref": backend_ref})
-        backend = self.gateway.backends[route.backend]
-        caps = backend.capabilities()
+            return complete(ctx, dict(EMPTY_COMPLETION))
+        caps = self.gateway.backends[route.backend].capabilities()
         if caps is not None and caps.completions is None:
-            return complete(ctx, {"completion": {"values": [], "hasMore": False}})
-        return await self._forward(ctx, route, "completion/complete", forward)
-
-    async def set_level(self, ctx: Ctx, params: SetLevelRequestParams) -> dict[str, Any]:
-        ctx.session._connection.state[LOG_LEVEL_STATE_KEY] = params.level
-        return complete(ctx, {})
+            return complete(ctx, dict(EMPTY_COMPLETION))
+        return await self._forward(
+            ctx, route, "completion/complete", forward_params(ctx, {"ref": backend_ref})
+        )
 
     async def _forward(self, ctx: Ctx, route: Route, method: str, params: dict[str, Any]) -> dict[str, Any]:
         backend = self.gateway.backends[route.backend]
-        caller = FrontCaller(ctx)
+        caller = self.caller(ctx)
         on_progress = caller.progress if caller.progress_token is not None else None
         try:
             async with backend.lease(caller) as session:
                 if session.modern and caller.log_level:
                     # A 2026-07-28 backend logs only when a request opts in; speak for the client.
-                    meta = params.setdefault("_meta", {})
-                    meta.setdefault(mcp_types.LOG_LEVEL_META_KEY, caller.log_level)
+                    params.setdefault("_meta", {}).setdefault(mcp_types.LOG_LEVEL_META_KEY, caller.log_level)
                 result = await session.request(
                     method, params, timeout=backend.config.request_timeout, on_progress=on_progress
                 )
@@ -247,77 +254,66 @@ class Relay:
             raise to_mcp_error(error) from None
         return complete(ctx, namespace_uris(strip_hop_meta(result), backend.namespace))
 
+    # -- subscriptions and logging ---------------------------------------------------------
 
-def complete(ctx: Ctx, result: dict[str, Any]) -> dict[str, Any]:
-    """Mark a final result as such on a 2026-07-28 connection (older backends do not)."""
-    if ctx.protocol_version in MODERN_PROTOCOL_VERSIONS and "resultType" not in result:
-        result["resultType"] = "complete"
-    return result
+    async def subscribe(self, ctx: Ctx, params: SubscribeRequestParams) -> dict[str, Any]:
+        return await self._subscription(ctx, str(params.uri), subscribe=True)
+
+    async def unsubscribe(self, ctx: Ctx, params: UnsubscribeRequestParams) -> dict[str, Any]:
+        return await self._subscription(ctx, str(params.uri), subscribe=False)
+
+    async def _subscription(self, ctx: Ctx, uri: str, *, subscribe: bool) -> dict[str, Any]:
+        caller = self.caller(ctx)
+        found = self.resolve_uri(uri, await self._index(ctx))
+        if found is None:
+            raise _resource_not_found(uri)
+        route, backend_uri = found
+        backend = self.gateway.backends[route.backend]
+        caps = backend.capabilities()
+        if caps is not None and not (caps.resources and caps.resources.subscribe):
+            raise MCPError(
+                code=mcp_types.METHOD_NOT_FOUND,
+                message=f"backend '{backend.name}' does not support resource subscriptions",
+            )
+        method = "resources/subscribe" if subscribe else "resources/unsubscribe"
+        try:
+            if backend.personal and caller.bindable:
+                async with backend.lease(caller) as session:
+                    await session.request(
+                        method, {"uri": backend_uri}, timeout=backend.config.request_timeout
+                    )
+            elif subscribe:
+                await self.gateway.subscriptions.add(caller.key, uri, backend.name, backend_uri)
+            else:
+                await self.gateway.subscriptions.remove(caller.key, uri)
+        except GatewayError as error:
+            raise to_mcp_error(error) from None
+        return complete(ctx, {})
+
+    async def set_level(self, ctx: Ctx, params: SetLevelRequestParams) -> dict[str, Any]:
+        caller = self.caller(ctx)
+        ctx.session._connection.state[LOG_LEVEL_STATE_KEY] = params.level
+        try:
+            for backend in self.gateway.backends.values():
+                await backend.set_log_level(caller, params.level)
+        except GatewayError as error:
+            raise to_mcp_error(error) from None
+        return complete(ctx, {})
 
 
-def strip_hop_meta(result: dict[str, Any]) -> dict[str, Any]:
-    """Drop the backend's own connection stamps (its serverInfo) from a result's `_meta`."""
-    meta = result.get("_meta")
-    if isinstance(meta, dict) and mcp_types.SERVER_INFO_META_KEY in meta:
-        kept = {k: v for k, v in meta.items() if k != mcp_types.SERVER_INFO_META_KEY}
-        if kept:
-            result["_meta"] = kept
-        else:
-            del result["_meta"]
-    return result
+def _front_items(index: RouteIndex, method: str) -> list[dict[str, Any]]:
+    if method == "tools/list":
+        return front_items(index.tools)
+    if method == "prompts/list":
+        return front_items(index.prompts)
+    if method == "resources/list":
+        return front_items(index.resources)
+    return [dict(route.item) for route in index.templates]
 
 
-def unknown_tool(name: str) -> dict[str, Any]:
-    """The answer for a tool the caller cannot see: the same whether it exists or not."""
-    return {"content": [{"type": "text", "text": f"Unknown tool: {name!r}"}], "isError": True}
-
-
-def _forward_params(ctx: Ctx, replace: Mapping[str, Any]) -> dict[str, Any]:
-    """The client's params with the backend's names, and `_meta` minus what belongs to the hop."""
-    raw = dict(ctx.params or {})
-    raw.update(replace)
-    meta = raw.pop("_meta", None)
-    if isinstance(meta, Mapping):
-        kept = {k: v for k, v in meta.items() if k not in CONNECTION_META_KEYS}
-        if kept:
-            raw["_meta"] = kept
-    return raw
-
-
-def _identity(item: Mapping[str, Any]) -> Any:
+def _identity(item: dict[str, Any]) -> Any:
     return item.get("name") or item.get("uri") or item.get("uriTemplate")
 
 
-def namespace_uris(result: dict[str, Any], namespace: str) -> dict[str, Any]:
-    """Give resource URIs inside a result the namespace, so clients can read them here."""
-    if not namespace:
-        return result
-    if "contents" in result and isinstance(result["contents"], list):
-        result["contents"] = [_with_uri(c, namespace) for c in result["contents"]]
-    if "content" in result and isinstance(result["content"], list):
-        result["content"] = [_block(b, namespace) for b in result["content"]]
-    if "messages" in result and isinstance(result["messages"], list):
-        result["messages"] = [
-            {**m, "content": _block(m["content"], namespace)}
-            if isinstance(m, dict) and isinstance(m.get("content"), dict)
-            else m
-            for m in result["messages"]
-        ]
-    return result
-
-
-def _block(block: Any, namespace: str) -> Any:
-    if not isinstance(block, dict):
-        return block
-    kind = block.get("type")
-    if kind == "resource_link":
-        return _with_uri(block, namespace)
-    if kind == "resource" and isinstance(block.get("resource"), dict):
-        return {**block, "resource": _with_uri(block["resource"], namespace)}
-    return block
-
-
-def _with_uri(item: Any, namespace: str) -> Any:
-    if isinstance(item, dict) and isinstance(item.get("uri"), str):
-        return {**item, "uri": front_uri(namespace, item["uri"])}
-    return item
+def _resource_not_found(uri: str) -> MCPError:
+    return MCPError(code=mcp_types.INVALID_PARAMS, message=f"Resource not found: {uri!r}", data={"uri": uri})

@@ -121,6 +121,10 @@ class BackendSession:
         self.backend = backend
         self.id = next(_ids)
         self.caller: Caller | None = None
+        self.owner_key: str | None = None
+        """The client session this backend session belongs to (`per_client`), else None."""
+        self.listing: Any = None
+        """What the backend lists on this very session (`per_client` backends), once fetched."""
         self._link = link
         self._mode = mode
         self._connect_timeout = connect_timeout
@@ -200,6 +204,15 @@ class BackendSession:
             await self._done.wait()
         self._scope.cancel()
         await self._done.wait()
+
+    async def wait_closed(self) -> None:
+        """Return once the session has ended (for whatever reason)."""
+        await self._done.wait()
+
+    @property
+    def client_session(self) -> ClientSession | None:
+        """The SDK session underneath (for protocol drivers such as `subscriptions/listen`)."""
+        return self._session
 
     @property
     def alive(self) -> bool:
