@@ -104,6 +104,10 @@ class Gateway:
             self.notifier.list_changed(KINDS)  # backends came back: what clients see changed
         self._loaded.set()
 
+    def task_host(self) -> TaskHost | None:
+        """Where background work runs while the gateway is up (None otherwise)."""
+        return self._tasks
+
     async def ensure_catalogs(self) -> None:
         """Wait for the first listing of every backend; retry failed ones in the background."""
         if not self._loaded.is_set():

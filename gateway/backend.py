@@ -18,6 +18,7 @@ import anyio
 import mcp_types
 from mcp.shared.exceptions import MCPError
 from mcp.shared.inbound import x_mcp_header_map
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from gateway.caller import SYSTEM_CALLER, Caller
 from gateway.catalog import Listing, fetch_kind, fetch_listing
@@ -116,6 +117,11 @@ class Backend:
         self.instructions = session.instructions
         self._capabilities = session.server_capabilities
         return session
+
+    @property
+    def speaks_modern(self) -> bool:
+        """Whether sessions to this backend negotiate 2026-07-28 (so it never pushes requests)."""
+        return self.protocol_version in MODERN_PROTOCOL_VERSIONS
 
     def capabilities(self) -> mcp_types.ServerCapabilities | None:
         """What the backend said it can do (from its latest handshake)."""

@@ -16,6 +16,7 @@ import mcp_types
 from fastmcp.utilities.pagination import paginate_sequence
 from mcp.server.caching import CACHEABLE_METHODS, CacheHint
 from mcp.server.context import ServerRequestContext
+from mcp.shared.dispatcher import ProgressFnT
 from mcp.shared.exceptions import MCPError
 from mcp_types import (
     CallToolRequestParams,
@@ -30,17 +31,19 @@ from mcp_types import (
 )
 from pydantic import BaseModel
 
-from gateway.caller import LOG_LEVEL_STATE_KEY, FrontCaller
+from gateway.caller import LOG_LEVEL_STATE_KEY, Caller, FrontCaller
 from gateway.errors import GatewayError, to_mcp_error
 from gateway.naming import split_front_uri
 from gateway.results import complete, forward_params, namespace_uris, strip_hop_meta, unknown_tool
 from gateway.routes import Route, RouteIndex, front_items
 from gateway.subscriptions import GatewayListenHandler
+from gateway.translate import Parking, drive, is_input_required
 
 if TYPE_CHECKING:
     from mcp.server.lowlevel.server import HandlerEntry
 
     from gateway.app import Gateway
+    from gateway.backend import Backend
 
 Ctx = ServerRequestContext[Any, Any]
 LIST_KEYS = {
@@ -57,6 +60,7 @@ class Relay:
 
     def __init__(self, gateway: Gateway) -> None:
         self.gateway = gateway
+        self.parking = Parking(gateway.task_host)
         self._local: dict[str, HandlerEntry[Any]] = {}
 
     def install(self) -> None:
@@ -241,18 +245,40 @@ class Relay:
     async def _forward(self, ctx: Ctx, route: Route, method: str, params: dict[str, Any]) -> dict[str, Any]:
         backend = self.gateway.backends[route.backend]
         caller = self.caller(ctx)
-        on_progress = caller.progress if caller.progress_token is not None else None
         try:
-            async with backend.lease(caller) as session:
-                if session.modern and caller.log_level:
-                    # A 2026-07-28 backend logs only when a request opts in; speak for the client.
-                    params.setdefault("_meta", {}).setdefault(mcp_types.LOG_LEVEL_META_KEY, caller.log_level)
-                result = await session.request(
-                    method, params, timeout=backend.config.request_timeout, on_progress=on_progress
+            if caller.modern and self.parking.owns(ctx.params):
+                result = await self.parking.resume(caller, ctx.params or {})
+            elif caller.modern and not backend.speaks_modern:
+                # A handshake-era backend may push a request mid-call, which a 2026 client
+                # cannot receive: run the call where it can be parked until the client answers.
+                result = await self.parking.start(
+                    caller, lambda parked: self._call(backend, parked, method, params, parked.progress)
                 )
+            else:
+                on_progress = caller.progress if caller.progress_token is not None else None
+                result = await self._call(backend, caller, method, params, on_progress)
         except GatewayError as error:
             raise to_mcp_error(error) from None
-        return complete(ctx, namespace_uris(strip_hop_meta(result), backend.namespace))
+        return complete(ctx, result)
+
+    async def _call(
+        self,
+        backend: Backend,
+        caller: Caller,
+        method: str,
+        params: dict[str, Any],
+        on_progress: ProgressFnT | None,
+    ) -> dict[str, Any]:
+        timeout = backend.config.request_timeout
+        async with backend.lease(caller) as session:
+            log_level = getattr(caller, "log_level", "")
+            if session.modern and log_level:
+                # A 2026-07-28 backend logs only when a request opts in; speak for the client.
+                params.setdefault("_meta", {}).setdefault(mcp_types.LOG_LEVEL_META_KEY, log_level)
+            result = await session.request(method, params, timeout=timeout, on_progress=on_progress)
+            if is_input_required(result) and not caller.modern:
+                result = await drive(caller, session, method, params, result, timeout=timeout)
+        return namespace_uris(strip_hop_meta(result), backend.namespace)
 
     # -- subscriptions and logging ---------------------------------------------------------
 

@@ -183,15 +183,9 @@ class BackendSession:
         elif self._mode == "auto":
             await negotiate_auto(session)
         else:
-            session.adopt(
-                mcp_types.DiscoverResult(
-                    supported_versions=[self._mode],
-                    capabilities=mcp_types.ServerCapabilities(),
-                    result_type="complete",
-                    ttl_ms=0,
-                    cache_scope="public",
-                )
-            )
+            # Pinned to 2026-07-28: still ask the backend what it offers (one discover request).
+            raw = await session.send_discover(self._mode)
+            session.adopt(mcp_types.DiscoverResult.model_validate(raw))
 
     def _mark_lost(self) -> None:
         self._lost = True

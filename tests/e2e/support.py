@@ -24,12 +24,18 @@ STARTUP_DEADLINE = 60.0
 class Proc:
     """A child process whose output is kept for the failure message."""
 
-    def __init__(self, args: Sequence[str], *, log: Path, env: dict[str, str] | None = None, cwd: Path = ROOT):
+    def __init__(
+        self, args: Sequence[str], *, log: Path, env: dict[str, str] | None = None, cwd: Path = ROOT
+    ):
         self.args = list(args)
         self.log = log
         self._file = log.open("wb")
         self.popen = subprocess.Popen(
-            self.args, cwd=cwd, env={**os.environ, **(env or {})}, stdout=self._file, stderr=subprocess.STDOUT,
+            self.args,
+            cwd=cwd,
+            env={**os.environ, **(env or {})},
+            stdout=self._file,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
 
@@ -55,8 +61,14 @@ class Proc:
 
 
 @contextmanager
-def running(args: Sequence[str], *, log: Path, ready_url: str | None = None, env: dict[str, str] | None = None,
-            expect_status: int | None = None) -> Iterator[Proc]:
+def running(
+    args: Sequence[str],
+    *,
+    log: Path,
+    ready_url: str | None = None,
+    env: dict[str, str] | None = None,
+    expect_status: int | None = None,
+) -> Iterator[Proc]:
     """Run a process for the duration of the block; with `ready_url`, wait until it answers."""
     proc = Proc(args, log=log, env=env)
     try:
@@ -101,7 +113,11 @@ def ts_client(plan: dict[str, Any], *, timeout: float = 120.0) -> dict[str, Any]
         raise AssertionError("Node peers are not installed: run `make node` (make test does it)")
     done = subprocess.run(
         [str(NODE), str(NODE_DIR / "client.mjs"), json.dumps(plan)],
-        cwd=NODE_DIR, capture_output=True, text=True, timeout=timeout, check=False,
+        cwd=NODE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
     )
     if done.returncode != 0 or not done.stdout.strip():
         raise AssertionError(f"TS client failed ({done.returncode}):\n{done.stderr}\n{done.stdout}")

@@ -7,7 +7,14 @@ import base64
 from fastmcp import FastMCP
 from fastmcp.exceptions import ToolError
 from fastmcp.tools.base import ToolResult
-from mcp_types import AudioContent, EmbeddedResource, ImageContent, ResourceLink, TextContent, TextResourceContents
+from mcp_types import (
+    AudioContent,
+    EmbeddedResource,
+    ImageContent,
+    ResourceLink,
+    TextContent,
+    TextResourceContents,
+)
 from pydantic import BaseModel
 
 mcp: FastMCP = FastMCP("rich", dereference_schemas=False)  # keep $defs in schemas
@@ -43,7 +50,9 @@ def media() -> ToolResult:
             ResourceLink(type="resource_link", uri="rich://docs/readme", name="readme"),
             EmbeddedResource(
                 type="resource",
-                resource=TextResourceContents(uri="rich://docs/inline", text="inline text", mime_type="text/plain"),
+                resource=TextResourceContents(
+                    uri="rich://docs/inline", text="inline text", mime_type="text/plain"
+                ),
             ),
         ],
         meta={"trace": "abc"},

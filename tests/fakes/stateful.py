@@ -119,7 +119,9 @@ async def _subscribe(ctx: ServerRequestContext[Any, Any], params: mcp_types.Subs
     return mcp_types.EmptyResult()
 
 
-async def _unsubscribe(ctx: ServerRequestContext[Any, Any], params: mcp_types.UnsubscribeRequestParams) -> Any:
+async def _unsubscribe(
+    ctx: ServerRequestContext[Any, Any], params: mcp_types.UnsubscribeRequestParams
+) -> Any:
     connections = _subscribers.get(str(params.uri), [])
     if ctx.session._connection in connections:
         connections.remove(ctx.session._connection)

@@ -68,7 +68,9 @@ class TestErrorsNameThePath:
                 comand: [python, -m, backends.analytics]
             """
         )
-        assert any("backends.analytics.comand (line 4): unknown field (did you mean 'command'?)" in p for p in found)
+        assert any(
+            "backends.analytics.comand (line 4): unknown field (did you mean 'command'?)" in p for p in found
+        )
 
     def test_a_typo_in_a_nested_section(self) -> None:
         found = problems(
@@ -80,7 +82,10 @@ class TestErrorsNameThePath:
                   inclde: ["x"]
             """
         )
-        assert any(p.startswith("backends.a.tools.inclde (line 6): unknown field (did you mean 'include'?)") for p in found)
+        assert any(
+            p.startswith("backends.a.tools.inclde (line 6): unknown field (did you mean 'include'?)")
+            for p in found
+        )
 
     def test_a_missing_variable_names_the_path_that_needs_it(self) -> None:
         found = problems(
@@ -92,7 +97,9 @@ class TestErrorsNameThePath:
                   Authorization: Bearer ${NOT_SET_ANYWHERE}
             """
         )
-        assert found == ["backends.a.headers.Authorization (line 6): environment variable NOT_SET_ANYWHERE is not set"]
+        assert found == [
+            "backends.a.headers.Authorization (line 6): environment variable NOT_SET_ANYWHERE is not set"
+        ]
 
     def test_a_backend_needs_exactly_one_target(self) -> None:
         found = problems(
@@ -118,9 +125,15 @@ class TestErrorsNameThePath:
         assert not any("pw" in p for p in found)
 
     def test_durations_must_be_positive_and_well_formed(self) -> None:
-        found = problems("backends:\n  a:\n    command: [x]\n    request_timeout: 0s\n    connect_timeout: soon\n")
-        assert any(p.startswith("backends.a.request_timeout (line 4)") and "longer than zero" in p for p in found)
-        assert any(p.startswith("backends.a.connect_timeout (line 5)") and "not a duration" in p for p in found)
+        found = problems(
+            "backends:\n  a:\n    command: [x]\n    request_timeout: 0s\n    connect_timeout: soon\n"
+        )
+        assert any(
+            p.startswith("backends.a.request_timeout (line 4)") and "longer than zero" in p for p in found
+        )
+        assert any(
+            p.startswith("backends.a.connect_timeout (line 5)") and "not a duration" in p for p in found
+        )
 
     def test_two_backends_cannot_share_a_namespace(self) -> None:
         found = problems(
@@ -171,7 +184,8 @@ class TestEnvironment:
 
 class TestDurations:
     @pytest.mark.parametrize(
-        ("text", "seconds"), [("250ms", 0.25), ("30s", 30.0), ("2m", 120.0), ("1h", 3600.0), (5, 5.0), ("1.5", 1.5)]
+        ("text", "seconds"),
+        [("250ms", 0.25), ("30s", 30.0), ("2m", 120.0), ("1h", 3600.0), (5, 5.0), ("1.5", 1.5)],
     )
     def test_parse(self, text: object, seconds: float) -> None:
         assert parse_duration(text) == seconds

@@ -7,8 +7,10 @@ from typing import Any
 import anyio
 import pytest
 from fastmcp.client.messages import MessageHandler
+from mcp.shared.exceptions import MCPError
 
-from tests.conftest import connected, make_gateway
+from gateway.errors import BACKEND_SESSION_LOST
+from tests.conftest import ROOT, connected, make_gateway
 from tests.fakes import stateful
 
 PER_CLIENT = """
@@ -142,3 +144,38 @@ class TestSubscriptions:
             await a.session.unsubscribe_resource(uri)
             await b.session.unsubscribe_resource(uri)
             assert stateful.subscriber_count("state://counter") == 0
+
+
+STDIO = f"""
+backends:
+  st:
+    command: [python, -m, tests.fakes.stateful]
+    cwd: {ROOT}
+    mode: legacy
+"""
+
+
+@pytest.mark.asyncio
+class TestFailures:
+    async def test_a_session_that_dies_mid_call_is_an_error_not_a_hang_and_is_reopened(
+        self, era: str
+    ) -> None:
+        gateway = make_gateway(STDIO)
+        async with connected(gateway, mode=era) as client:
+            assert (await client.call_tool("st_increment", {})).data == 1
+            with anyio.fail_after(10), pytest.raises(MCPError) as caught:
+                await client.call_tool("st_crash", {})
+            assert caught.value.error.code == BACKEND_SESSION_LOST
+            assert "backend 'st'" in caught.value.error.message
+            assert (await client.call_tool("st_increment", {})).data == 1, (
+                "a fresh process serves the next call"
+            )
+
+    async def test_cancelling_a_call_cancels_it_at_the_backend(self) -> None:
+        gateway = make_gateway(STDIO)
+        async with connected(gateway, mode="legacy") as client:
+            with pytest.raises(MCPError):
+                await client.call_tool("st_wait_for_cancel", {"seconds": 30, "tag": "first"}, timeout=0.3)
+            with anyio.fail_after(5):
+                while "first" not in (await client.call_tool("st_cancelled", {})).data:
+                    await anyio.sleep(0.02)
