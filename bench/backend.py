@@ -1,6 +1,6 @@
 """The benchmark backend: a FastMCP server with 20 trivial tools, an echo and a sleeping tool.
 
-    python -m bench.backend --transport http --port 8301 [--json-response]
+python -m bench.backend --transport http --port 8301 [--json-response]
 """
 
 from __future__ import annotations

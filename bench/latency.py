@@ -81,7 +81,9 @@ def main(argv: list[str] | None = None) -> int:
                 base = result["direct"]["p50"]
                 for path in ("direct", "gateway"):
                     row = result[path]
-                    print(f"{label:<12} {path:<8} {row['p50']:8.2f} {row['p99']:8.2f} {row['p50'] / base:9.2f}x")
+                    print(
+                        f"{label:<12} {path:<8} {row['p50']:8.2f} {row['p99']:8.2f} {row['p50'] / base:9.2f}x"
+                    )
     return 0
 
 
