@@ -102,7 +102,7 @@ class Backend:
             if self._strategy is not None:
                 await self._strategy.aclose()
 
-    async def _open_session(self) -> BackendSession:
+    async def _open_session(self, caller: Caller | None = None) -> BackendSession:
         assert self._task_group is not None, "backend not started"
         session = BackendSession(
             self.name,
@@ -110,6 +110,7 @@ class Backend:
             mode=self.config.mode,
             connect_timeout=self.config.connect_timeout,
             on_event=self._on_event,
+            capabilities=caller.capabilities if caller is not None else None,
         )
         await session.open(self._task_group)
         session.remember_tool_schemas(self._header_maps)

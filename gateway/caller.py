@@ -63,6 +63,11 @@ class Caller(Protocol):
         """The same client outside any request (its session-wide channel)."""
         ...
 
+    @property
+    def capabilities(self) -> mcp_types.ClientCapabilities | None:
+        """What the client said it can do (None: unknown, or the gateway itself)."""
+        ...
+
     def on_session_end(self, callback: Callable[[], Awaitable[None]]) -> None:
         """Run `callback` when the client's session ends."""
         ...
@@ -87,6 +92,10 @@ class FrontCaller:
     @property
     def bindable(self) -> bool:
         return not self.modern
+
+    @property
+    def capabilities(self) -> mcp_types.ClientCapabilities | None:
+        return self._session.client_capabilities
 
     @property
     def request_id(self) -> mcp_types.RequestId | None:
@@ -176,6 +185,10 @@ class SessionCaller:
     def bindable(self) -> bool:
         return True
 
+    @property
+    def capabilities(self) -> mcp_types.ClientCapabilities | None:
+        return self._connection.client_capabilities
+
     async def log(self, params: Mapping[str, Any]) -> None:
         level = params.get("level")
         minimum = self._connection.state.get(LOG_LEVEL_STATE_KEY)
@@ -201,6 +214,7 @@ class SystemCaller:
     key = "gateway"
     modern = False
     bindable = False
+    capabilities = None
 
     async def log(self, params: Mapping[str, Any]) -> None:
         logging.getLogger("gateway.backend").debug("backend log: %s", params.get("data"))

@@ -20,10 +20,12 @@ from typing import Protocol
 
 import anyio
 
-from gateway.caller import Caller
+from gateway.caller import SYSTEM_CALLER, Caller
 from gateway.session import BackendSession
 
 SessionFactory = Callable[[], Awaitable[BackendSession]]
+BoundSessionFactory = Callable[[Caller], Awaitable[BackendSession]]
+"""Opens a session on behalf of one client (it may advertise that client's capabilities)."""
 Clock = Callable[[], float]
 
 
@@ -99,7 +101,7 @@ class PerClientSessions:
 
     def __init__(
         self,
-        factory: SessionFactory,
+        factory: BoundSessionFactory,
         *,
         stateless_pool_size: int,
         idle_timeout: float,
@@ -110,7 +112,7 @@ class PerClientSessions:
         self._clock = clock
         self._bound: dict[str, _Bound] = {}
         self._locks: dict[str, anyio.Lock] = {}
-        self._stateless = SessionPool(factory, stateless_pool_size)
+        self._stateless = SessionPool(lambda: factory(SYSTEM_CALLER), stateless_pool_size)
 
     def lease(self, caller: Caller) -> AbstractAsyncContextManager[BackendSession]:
         if not caller.bindable:
@@ -138,7 +140,7 @@ class PerClientSessions:
             bound = self._bound.get(key)
             if bound is not None and bound.session.alive:
                 return bound
-            session = await self._factory()
+            session = await self._factory(caller)
             session.owner_key = key
             session.caller = caller.detached()
             bound = _Bound(session, self._clock())

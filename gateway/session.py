@@ -93,7 +93,7 @@ class _RelayClientSession(ClientSession):
         self._owner = owner
 
     def _build_capabilities(self, version: str) -> mcp_types.ClientCapabilities:
-        return RELAYED_CAPABILITIES
+        return self._owner.client_capabilities
 
     async def _on_request(
         self, dctx: DispatchContext[TransportContext], method: str, params: Mapping[str, Any] | None
@@ -117,8 +117,11 @@ class BackendSession:
         mode: ProtocolMode,
         connect_timeout: float,
         on_event: EventHook,
+        capabilities: mcp_types.ClientCapabilities | None = None,
     ) -> None:
         self.backend = backend
+        self.client_capabilities = _relayable(capabilities)
+        """What the gateway tells the backend it can do: what it can relay to the client."""
         self.id = next(_ids)
         self.caller: Caller | None = None
         self.owner_key: str | None = None
@@ -314,6 +317,20 @@ class BackendSession:
             return
         if method in EVENT_METHODS:
             await self._on_event(self, method, params)
+
+
+def _relayable(client: mcp_types.ClientCapabilities | None) -> mcp_types.ClientCapabilities:
+    """The capabilities to advertise toward a backend on behalf of `client` (None: any client).
+
+    Only what the gateway relays (sampling, elicitation, roots), and only what the client has:
+    a backend that adapts to its client (offering a tool only if the client can sample) then
+    sees the same client through the gateway as directly.
+    """
+    if client is None:
+        return RELAYED_CAPABILITIES
+    return mcp_types.ClientCapabilities(
+        sampling=client.sampling, elicitation=client.elicitation, roots=client.roots
+    )
 
 
 def _describe_failure(error: BaseException) -> str:

@@ -110,6 +110,10 @@ class ParkingCaller:
     def bindable(self) -> bool:
         return False
 
+    @property
+    def capabilities(self) -> mcp_types.ClientCapabilities | None:
+        return self._parked.caller.capabilities
+
     async def log(self, params: Mapping[str, Any]) -> None:
         await self._parked.caller.log(params)
 

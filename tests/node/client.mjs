@@ -83,6 +83,19 @@ async function run(step) {
     case "listTools": return client.listTools(step.params ?? {});
     case "listPrompts": return client.listPrompts(step.params ?? {});
     case "listResources": return client.listResources(step.params ?? {});
+    case "listAll": {
+      // Follow nextCursor to the end: {"op": "listAll", "what": "tools"|"prompts"|"resources"|"resourceTemplates"}
+      const method = { tools: "listTools", prompts: "listPrompts", resources: "listResources",
+                       resourceTemplates: "listResourceTemplates" }[step.what];
+      const items = [];
+      let cursor;
+      do {
+        const page = await client[method](cursor ? { cursor } : {});
+        items.push(...page[step.what]);
+        cursor = page.nextCursor;
+      } while (cursor);
+      return { [step.what]: items };
+    }
     case "listResourceTemplates": return client.listResourceTemplates(step.params ?? {});
     case "callTool": {
       const result = await client.callTool({ name: step.name, arguments: step.arguments ?? {} }, undefined, options);
