@@ -23,6 +23,7 @@ from gateway.backend import Backend
 from gateway.caller import Caller
 from gateway.config import GatewayConfig, LoadedConfig
 from gateway.notify import KINDS, FrontSessions, Notifier
+from gateway.readiness import WaitForCatalogs
 from gateway.relay import Relay
 from gateway.routes import BackendView, RouteIndex
 from gateway.session import BackendSession
@@ -70,6 +71,7 @@ class Gateway:
             lifespan=self._lifespan,
             mask_error_details=True,
             dereference_schemas=False,
+            middleware=[WaitForCatalogs(self)],
         )
         self.relay = Relay(self)
         self.relay.install()

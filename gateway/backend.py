@@ -36,7 +36,6 @@ State = Literal["starting", "ready", "failed", "stopped"]
 ChangeHook = Callable[["Backend", str, str | None], Awaitable[None]]
 """(backend, kind, only) — `only` is the client session key when one client's view changed."""
 UpdateHook = Callable[["Backend", BackendSession, str], Awaitable[None]]
-PER_CLIENT_IDLE_TIMEOUT = 1800.0
 KIND_OF_EVENT = {
     "notifications/tools/list_changed": "tools",
     "notifications/prompts/list_changed": "prompts",
@@ -84,14 +83,25 @@ class Backend:
         self._task_group = task_group
         await self.link.start(stack)
         if self.config.session == "per_client":
-            self._strategy = PerClientSessions(
+            strategy = PerClientSessions(
                 self._open_session,
                 stateless_pool_size=self.config.pool_size,
-                idle_timeout=PER_CLIENT_IDLE_TIMEOUT,
+                idle_timeout=self.config.session_idle_timeout,
             )
+            self._strategy = strategy
+            task_group.start_soon(self._reap_idle, strategy, name=f"reaper-{self.name}")
         else:
             self._strategy = SessionPool(self._open_session, self.config.pool_size)
         stack.push_async_callback(self._stop)
+
+    async def _reap_idle(self, strategy: PerClientSessions) -> None:
+        """Close client sessions' backend sessions that have been idle too long."""
+        interval = min(60.0, self.config.session_idle_timeout / 4)
+        while True:
+            await anyio.sleep(interval)
+            closed = await strategy.reap_idle()
+            if closed:
+                logger.info("backend %s: closed %d idle client sessions", self.name, closed)
 
     async def _stop(self) -> None:
         self.state = "stopped"

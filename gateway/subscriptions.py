@@ -14,6 +14,7 @@ import itertools
 import logging
 from typing import TYPE_CHECKING, Any
 
+import anyio
 import mcp_types
 from mcp.server.context import ServerRequestContext
 from mcp.server.subscriptions import ListenHandler, SubscriptionBus
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger("gateway.subscriptions")
 
 LISTENER_PREFIX = "listen:"
+CLEANUP_TIMEOUT = 5.0
 _listener_ids = itertools.count(1)
 
 
@@ -115,5 +117,7 @@ class GatewayListenHandler(ListenHandler):
                 held.append(uri)
             return await super().__call__(ctx, params)
         finally:
-            for uri in held:
-                await hub.remove(listener, uri)
+            # The stream usually ends by cancellation: release the backend subscriptions anyway.
+            with anyio.CancelScope(shield=True), anyio.move_on_after(CLEANUP_TIMEOUT):
+                for uri in held:
+                    await hub.remove(listener, uri)

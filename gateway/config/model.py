@@ -16,6 +16,7 @@ from gateway.config.types import Glob, Name, PositiveDuration
 
 DEFAULT_CONNECT_TIMEOUT = 10.0
 DEFAULT_REQUEST_TIMEOUT = 60.0
+DEFAULT_SESSION_IDLE_TIMEOUT = 1800.0
 DEFAULT_MAX_SESSIONS_STDIO = 1
 DEFAULT_MAX_SESSIONS_SHARED = 16
 
@@ -81,6 +82,8 @@ class BackendConfig(Frozen):
     time (right for stateless servers, the common case). `per_client`: each client session gets
     its own backend session, opened on first use and closed with the client's (for backends that
     keep state per session)."""
+    session_idle_timeout: PositiveDuration = DEFAULT_SESSION_IDLE_TIMEOUT
+    """`per_client`: close a client's backend session after this long without a request."""
     max_sessions: int | None = Field(default=None, ge=1, le=1024)
     """Upper bound of the pool (default: 1 for stdio, where each session is a process; 16 otherwise)."""
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import base64
+from typing import Any
 
-from fastmcp import FastMCP
+from fastmcp import Context, FastMCP
 from fastmcp.exceptions import ToolError
 from fastmcp.tools.base import ToolResult
 from mcp_types import (
@@ -81,6 +82,34 @@ def readme() -> str:
 def blob() -> bytes:
     """Some bytes."""
     return b"\x00\x01\x02"
+
+
+@mcp.tool
+def echo_meta(ctx: Context) -> dict[str, Any]:
+    """The `_meta` this call arrived with (what crossed the gateway)."""
+    meta = ctx.request_context.meta if ctx.request_context is not None else None
+    return dict(meta or {})
+
+
+@mcp.prompt
+def review(topic: str) -> str:
+    """A prompt whose `topic` argument has completions."""
+    return f"Review {topic}"
+
+
+@mcp.resource("rich://topics/{topic}")
+def topic(topic: str) -> str:
+    """A topic page."""
+    return f"about {topic}"
+
+
+TOPICS = ["gateways", "gardens", "graphs", "routing"]
+
+
+@mcp.completion
+def complete(ref: Any, argument: Any, context: Any) -> list[str]:
+    """Topics starting with what was typed, for the prompt and the template alike."""
+    return [t for t in TOPICS if t.startswith(argument.value)]
 
 
 if __name__ == "__main__":

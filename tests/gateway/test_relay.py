@@ -37,11 +37,11 @@ class TestNames:
         async with connected(make_gateway(TWO_BACKENDS), mode=era) as client:
             tools = {t.name for t in await client.list_tools()}
             assert {"echo_echo", "echo_slow_count", "r_shape", "r_media", "r_fail"} <= tools
-            assert {p.name for p in await client.list_prompts()} == {"echo_shout"}
+            assert {p.name for p in await client.list_prompts()} == {"echo_shout", "r_review"}
             uris = {str(r.uri) for r in await client.list_resources()}
             assert {"echo://echo/greeting", "rich://r/docs/readme", "rich://r/bin/blob"} == uris
             templates = {t.uri_template for t in await client.list_resource_templates()}
-            assert templates == {"echo://echo/items/{item_id}"}
+            assert templates == {"echo://echo/items/{item_id}", "rich://r/topics/{topic}"}
 
     async def test_long_names_are_shortened_stably_within_64_characters(self) -> None:
         async with connected(make_gateway(TWO_BACKENDS)) as client:
@@ -175,3 +175,51 @@ class TestPaging:
                 names += [t.name for t in page.tools]
                 cursor = page.next_cursor
             assert len(names) == len(set(names)) == len(gateway.index.tools)
+
+
+@pytest.mark.asyncio
+class TestProtocolDetails:
+    async def test_every_page_of_a_backend_is_listed(self) -> None:
+        gateway = make_gateway("backends:\n  p:\n    module: tests.fakes.paged\n")
+        async with connected(gateway) as client:
+            assert sorted(t.name for t in await client.list_tools()) == [f"p_tool_{i}" for i in range(5)]
+            assert len(await client.list_resources()) == 5
+
+    async def test_meta_crosses_the_hop_but_connection_keys_do_not(self, era: str) -> None:
+        async with connected(make_gateway(TWO_BACKENDS), mode=era) as client:
+            result = await client.call_tool("r_echo_meta", {}, meta={"trace_id": "t-1", "tenant": "blue"})
+        meta = result.structured_content or {}
+        assert meta.get("trace_id") == "t-1" and meta.get("tenant") == "blue"
+        client_info = meta.get("io.modelcontextprotocol/clientInfo")
+        assert client_info is None or client_info["name"] == "mcp-orchestration-gateway", (
+            "the hop is the gateway's"
+        )
+
+    async def test_completions_for_prompts_and_templates(self, era: str) -> None:
+        from mcp_types import PromptReference, ResourceTemplateReference
+
+        async with connected(make_gateway(TWO_BACKENDS), mode=era) as client:
+            prompt = await client.complete(
+                PromptReference(type="ref/prompt", name="r_review"), {"name": "topic", "value": "g"}
+            )
+            template = await client.complete(
+                ResourceTemplateReference(type="ref/resource", uri="rich://r/topics/{topic}"),
+                {"name": "topic", "value": "ro"},
+            )
+            unknown = await client.complete(
+                PromptReference(type="ref/prompt", name="nope"), {"name": "x", "value": ""}
+            )
+        assert prompt.values == ["gateways", "gardens", "graphs"]
+        assert template.values == ["routing"]
+        assert unknown.values == []
+
+    async def test_capabilities_are_advertised_only_when_relayed(self) -> None:
+        async with connected(make_gateway(TWO_BACKENDS), mode="legacy") as client:
+            with_completions = client.initialize_result
+        async with connected(
+            make_gateway("backends:\n  e:\n    module: tests.fakes.echo\n"), mode="legacy"
+        ) as client:
+            without = client.initialize_result
+        assert with_completions is not None and with_completions.capabilities.completions is not None
+        assert without is not None and without.capabilities.completions is None
+        assert without.capabilities.resources is not None and not without.capabilities.resources.subscribe
