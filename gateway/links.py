@@ -165,7 +165,9 @@ class StdioLink(Link):
         self.parameters = StdioServerParameters(command=program, args=list(args), env=env, cwd=str(cwd))
 
     def connect(self) -> AbstractAsyncContextManager[Streams]:
-        return stdio_client(self.parameters, errlog=sys.stderr)
+        # The child's stderr is the gateway process's own (not a replaced sys.stderr).
+        errlog = sys.__stderr__ if sys.__stderr__ is not None else sys.stderr
+        return stdio_client(self.parameters, errlog=errlog)
 
     def describe(self) -> str:
         command = " ".join(self.config.command or ())

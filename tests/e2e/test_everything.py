@@ -290,3 +290,63 @@ def test_session_resources_and_list_changed_stay_with_their_client(setups: dict[
     assert owner["steps"][4]["contents"][0]["mimeType"] == "application/gzip"
     assert "notifications/resources/list_changed" in [n["method"] for n in owner["notifications"]]
     assert "demo://ev/resource/session/mine.gz" not in {r["uri"] for r in other["steps"][0]["resources"]}
+
+
+@pytest.mark.parametrize("era", ["legacy", "2026-07-28"])
+def test_the_python_client_gets_full_service_in_both_eras(
+    setups: dict[str, dict[str, Any]], era: str
+) -> None:
+    """fastmcp.Client in each era: tools, progress, sampling, elicitation, roots, prompts, resources."""
+    import anyio
+    from fastmcp import Client
+    from fastmcp.client.elicitation import ElicitResult
+
+    progress: list[float] = []
+
+    async def on_progress(value: float, total: float | None, message: str | None) -> None:
+        progress.append(value)
+
+    async def on_sampling(messages: Any, params: Any, context: Any) -> str:
+        return "python sampled"
+
+    async def on_elicitation(message: str, response_type: Any, params: Any, context: Any) -> ElicitResult:
+        return ElicitResult(action="accept", content={"name": "Grace", "check": True})
+
+    async def scenario() -> dict[str, Any]:
+        url = setups["http"]["gateway"]["url"]
+        async with Client(
+            url,
+            mode=era,
+            progress_handler=on_progress,
+            sampling_handler=on_sampling,
+            elicitation_handler=on_elicitation,
+            roots=["file:///projects/py"],
+        ) as client:
+            names = {t.name for t in await client.list_tools()}
+            echo = await client.call_tool("ev_echo", {"message": "py"})
+            long = await client.call_tool("ev_trigger-long-running-operation", {"duration": 0.3, "steps": 3})
+            sampled = await client.call_tool("ev_trigger-sampling-request", {"prompt": "hi", "maxTokens": 5})
+            elicited = await client.call_tool("ev_trigger-elicitation-request", {})
+            roots = await client.call_tool("ev_get-roots-list", {})
+            prompt = await client.get_prompt("ev_args-prompt", {"city": "Oslo"})
+            text = await client.read_resource("demo://ev/resource/dynamic/text/4")
+            return {
+                "names": names,
+                "echo": echo.content[0].text,
+                "long": long.content[0].text,
+                "sampled": sampled.content[0].text,
+                "elicited": " ".join(c.text for c in elicited.content),
+                "roots": roots.content[0].text,
+                "prompt": prompt.messages[0].content.text,
+                "text": text[0].text,
+            }
+
+    seen = anyio.run(scenario)
+    assert {"ev_echo", "ev_trigger-sampling-request", "ev_get-roots-list"} <= seen["names"]
+    assert seen["echo"] == "Echo: py"
+    assert "Long running operation completed" in seen["long"] and progress == [1, 2, 3]
+    assert "python sampled" in seen["sampled"]
+    assert "Grace" in seen["elicited"]
+    assert "file:///projects/py" in seen["roots"]
+    assert seen["prompt"] == "What's weather in Oslo?"
+    assert seen["text"].startswith("Resource 4:")

@@ -1,0 +1,91 @@
+"""The `gateway` command: check, list, call, schema — as a user runs them."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from gateway.cli import EXIT_CONFIG, EXIT_OK, EXIT_PROBLEMS, main
+from tests.conftest import PYTHON, ROOT
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "gateway.yaml"
+    path.write_text(text)
+    return path
+
+
+GOOD = f"""
+backends:
+  echo:
+    module: tests.fakes.echo
+  rich:
+    module: tests.fakes.rich
+    namespace: r
+  st:
+    command: [python, -m, tests.fakes.stateful]
+    cwd: {ROOT}
+"""
+
+
+class TestCheck:
+    def test_a_good_file_passes(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        assert main(["check", "--config", str(write(tmp_path, GOOD))]) == EXIT_OK
+        assert "ok (3 backends)" in capsys.readouterr().out
+
+    def test_a_typo_is_named_with_its_path(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        config = write(tmp_path, "backends:\n  echo:\n    modul: tests.fakes.echo\n")
+        assert main(["check", "--config", str(config)]) == EXIT_CONFIG
+        err = capsys.readouterr().err
+        assert "backends.echo.modul (line 3): unknown field (did you mean 'module'?)" in err
+
+    def test_an_unreachable_backend_is_a_problem_named_by_its_key(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        config = write(
+            tmp_path, "backends:\n  gone:\n    url: http://127.0.0.1:9/mcp\n    connect_timeout: 2s\n"
+        )
+        assert main(["check", "--config", str(config)]) == EXIT_PROBLEMS
+        out = capsys.readouterr().out
+        assert (
+            "backends.gone: unavailable (http http://127.0.0.1:9/mcp): backend 'gone': connection refused"
+            in out
+        )
+
+    def test_collisions_name_both_sources(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        config = write(
+            tmp_path,
+            "backends:\n  a: {module: tests.fakes.echo, namespace: ''}\n  b: {module: 'tests.fakes.echo:mcp', namespace: ''}\n",
+        )
+        assert main(["check", "--config", str(config)]) == EXIT_PROBLEMS
+        out = capsys.readouterr().out
+        assert "name collision: tool 'echo': backend 'a' ('echo') and backend 'b' ('echo')" in out
+
+
+class TestListAndCall:
+    def test_list_shows_each_name_and_where_it_comes_from(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        assert main(["list", "--config", str(write(tmp_path, GOOD)), "--json"]) == EXIT_OK
+        listed = json.loads(capsys.readouterr().out)
+        tools = {t["name"]: t["source"] for t in listed["tools"]}
+        assert tools["r_shape"] == "rich:shape"
+        assert tools["st_increment"] == "st:increment"
+        assert {t["name"] for t in listed["templates"]} >= {"echo://echo/items/{item_id}"}
+
+    def test_call_prints_the_result(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        config = str(write(tmp_path, GOOD))
+        assert main(["call", "echo_echo", "--args", '{"text": "hi"}', "--config", config]) == EXIT_OK
+        assert json.loads(capsys.readouterr().out)["structuredContent"] == {"result": "hi"}
+        assert main(["call", "r_fail", "--args", '{"reason": "x"}', "--config", config]) == EXIT_PROBLEMS
+        assert main(["call", "echo_echo", "--args", "[1]", "--config", config]) == EXIT_CONFIG
+
+
+def test_schema_command_prints_the_committed_schema() -> None:
+    done = subprocess.run(
+        [PYTHON, "-m", "gateway", "schema"], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    assert done.stdout == (ROOT / "gateway.schema.json").read_text()
