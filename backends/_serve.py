@@ -26,7 +26,9 @@ TRANSPORTS = ("stdio", "http", "sse")
 
 def parse_args(name: str, argv: Sequence[str] | None = None) -> argparse.Namespace:
     """Parse the shared backend options; `name` appears in `--help`."""
-    parser = argparse.ArgumentParser(prog=f"python -m backends.{name}", description=f"Run the {name} MCP server.")
+    parser = argparse.ArgumentParser(
+        prog=f"python -m backends.{name}", description=f"Run the {name} MCP server."
+    )
     parser.add_argument("--transport", choices=TRANSPORTS, default=os.environ.get("MCP_TRANSPORT", "stdio"))
     parser.add_argument("--host", default=os.environ.get("MCP_HOST", DEFAULT_HOST))
     parser.add_argument("--port", type=int, default=int(os.environ.get("MCP_PORT", DEFAULT_PORT)))

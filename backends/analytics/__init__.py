@@ -1,0 +1,1 @@
+"""analytics: JSON cleaning, dataset statistics, record transforms, and an analysis prompt."""

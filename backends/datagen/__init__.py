@@ -1,0 +1,1 @@
+"""datagen: sample datasets as resources (CSV and JSON, random or seeded), and generated datasets."""
