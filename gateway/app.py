@@ -22,13 +22,17 @@ from fastmcp import FastMCP
 from gateway.backend import Backend
 from gateway.caller import Caller
 from gateway.config import GatewayConfig, LoadedConfig
+from gateway.egress import Egress
 from gateway.notify import KINDS, FrontSessions, Notifier
+from gateway.policies.audit import AuditLog
+from gateway.policies.ratelimit import RateLimiter
 from gateway.readiness import WaitForCatalogs
 from gateway.relay import Relay
 from gateway.routes import BackendView, RouteIndex
 from gateway.session import BackendSession
 from gateway.subscriptions import SubscriptionHub
 from gateway.tasks import TaskHost
+from gateway.views import Views
 
 logger = logging.getLogger("gateway")
 
@@ -42,6 +46,7 @@ class Gateway:
     def __init__(self, loaded: LoadedConfig) -> None:
         self.config: GatewayConfig = loaded.config
         self.base_dir = loaded.base_dir
+        egress = Egress(self.config.egress.allow)
         self.backends: dict[str, Backend] = {
             name: Backend(
                 name,
@@ -50,6 +55,7 @@ class Gateway:
                 base_dir=self.base_dir,
                 on_change=self._on_catalog_change,
                 on_resource_updated=self._on_resource_updated,
+                egress=egress,
             )
             for name, backend in self.config.backends.items()
         }
@@ -62,6 +68,11 @@ class Gateway:
         self.sessions.on_close(self.subscriptions.drop)
         self._personal: dict[str, tuple[Any, RouteIndex]] = {}
         self.has_local_components = False
+        self.views = Views(self.config.views, tool_scopes=self.config.tool_scopes)
+        self.limiter = RateLimiter(
+            self.config.rate_limits, backends={n: b.rate_limit for n, b in self.config.backends.items()}
+        )
+        self.audit = AuditLog(self.config.audit.sink, base_dir=self.base_dir)
         self._loaded = anyio.Event()
         self._last_attempt = 0.0
         self._tasks: TaskHost | None = None
@@ -162,8 +173,12 @@ class Gateway:
         return "\n".join(lines)
 
     async def index_for(self, caller: Caller) -> RouteIndex:
-        """The names `caller` can use: the shared index, or its own view where a backend keeps
-        a session per client (what such a backend lists can differ per session)."""
+        """The names `caller` can use: what its view allows of the shared index, or of its own
+        index where a backend keeps a session per client (its listing can differ per session)."""
+        namespaces = {name: b.namespace for name, b in self.backends.items()}
+        return self.views.filter(await self._base_index(caller), caller.principal, namespaces)
+
+    async def _base_index(self, caller: Caller) -> RouteIndex:
         personal = [b for b in self.backends.values() if b.personal and b.state == "ready"]
         if not personal or not caller.bindable:
             return self.index

@@ -23,6 +23,7 @@ from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from gateway.caller import SYSTEM_CALLER, Caller
 from gateway.catalog import Listing, fetch_kind, fetch_listing
 from gateway.config import BackendConfig
+from gateway.egress import Egress, EgressError
 from gateway.errors import BackendError, BackendUnavailable
 from gateway.events import EventChannel
 from gateway.links import Link, make_link
@@ -55,11 +56,12 @@ class Backend:
         base_dir: Path,
         on_change: ChangeHook,
         on_resource_updated: UpdateHook,
+        egress: Egress,
     ) -> None:
         self.name = name
         self.config = config
         self.namespace = namespace
-        self.link: Link = make_link(name, config, base_dir=base_dir, namespace=namespace)
+        self.link: Link = make_link(name, config, base_dir=base_dir, namespace=namespace, egress=egress)
         self.listing: Listing | None = None
         self.state: State = "starting"
         self.last_error: str | None = None
@@ -114,6 +116,10 @@ class Backend:
 
     async def _open_session(self, caller: Caller | None = None) -> BackendSession:
         assert self._task_group is not None, "backend not started"
+        try:
+            await self.link.check()
+        except EgressError as error:
+            raise BackendUnavailable(self.name, str(error)) from None
         session = BackendSession(
             self.name,
             self.link,

@@ -20,6 +20,8 @@ from mcp.server.session import ServerSession
 from mcp.shared.exceptions import MCPError
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
+from gateway.principal import LOCAL, Principal, principal_of
+
 LOG_SEVERITY = {
     level: rank
     for rank, level in enumerate(
@@ -68,6 +70,11 @@ class Caller(Protocol):
         """What the client said it can do (None: unknown, or the gateway itself)."""
         ...
 
+    @property
+    def principal(self) -> Principal:
+        """Who the client is."""
+        ...
+
     def on_session_end(self, callback: Callable[[], Awaitable[None]]) -> None:
         """Run `callback` when the client's session ends."""
         ...
@@ -80,6 +87,7 @@ class FrontCaller:
         self._ctx = ctx
         self._session = ctx.session
         self._connection = ctx.session._connection
+        self.principal = principal_of(ctx)
 
     @property
     def key(self) -> str:
@@ -160,7 +168,7 @@ class FrontCaller:
         return await self._session._request_outbound.send_raw_request(method, params)
 
     def detached(self) -> Caller:
-        return SessionCaller(self._connection, self.key)
+        return SessionCaller(self._connection, self.key, self.principal)
 
     def on_session_end(self, callback: Callable[[], Awaitable[None]]) -> None:
         self._connection.exit_stack.push_async_callback(callback)
@@ -169,9 +177,10 @@ class FrontCaller:
 class SessionCaller:
     """A handshake-era client session outside any request: its standalone stream."""
 
-    def __init__(self, connection: Connection, key: str) -> None:
+    def __init__(self, connection: Connection, key: str, principal: Principal) -> None:
         self._connection = connection
         self._key = key
+        self.principal = principal
 
     @property
     def key(self) -> str:
@@ -215,6 +224,7 @@ class SystemCaller:
     modern = False
     bindable = False
     capabilities = None
+    principal = LOCAL
 
     async def log(self, params: Mapping[str, Any]) -> None:
         logging.getLogger("gateway.backend").debug("backend log: %s", params.get("data"))

@@ -2,8 +2,10 @@
 
 HTTP binds 127.0.0.1 by default and keeps the DNS-rebinding guard on: the Host header must
 name this server (or a host listed in `http.allowed_hosts`) and a browser Origin must be the
-server's own or listed in `http.allowed_origins`. MCP is served at `/mcp` (`/sse` for SSE),
-beside `/healthz` and `/readyz`.
+server's own or listed in `http.allowed_origins`. With `auth` configured, every MCP request
+needs `Authorization: Bearer`; the HTTP guard (`gateway.policies.http_guard`) checks sizes and
+shapes first. MCP is served at `/mcp` (`/sse` for SSE), beside `/healthz` and `/readyz` (which
+need no credentials). stdio is a local, trusted front: it is not authenticated.
 """
 
 from __future__ import annotations
@@ -12,9 +14,13 @@ from typing import Literal
 
 import uvicorn
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 
 from gateway.app import Gateway
+from gateway.auth import build_auth
 from gateway.health import install_health_routes
+from gateway.policies.http_guard import HttpGuard
 
 Transport = Literal["http", "sse", "stdio"]
 MCP_PATH = "/mcp"
@@ -32,14 +38,32 @@ def allowed_hosts(gateway: Gateway, host: str, port: int) -> list[str]:
 
 
 def http_app(gateway: Gateway, *, transport: Literal["http", "sse"], host: str, port: int) -> Starlette:
-    """The ASGI app serving MCP and the health endpoints."""
+    """The ASGI app serving MCP and the health endpoints, behind authentication and the guard."""
     install_health_routes(gateway)
+    config = gateway.config
+    gateway.server.auth = build_auth(config.auth, base_url=f"http://{host}:{port}")
+    path = MCP_PATH if transport == "http" else SSE_PATH
+    cors = config.http.cors
+    middleware = [Middleware(HttpGuard, limits=config.limits, path=path)]
+    if cors.allow_origins:
+        middleware.insert(
+            0,
+            Middleware(
+                CORSMiddleware,
+                allow_origins=list(cors.allow_origins),
+                allow_methods=["GET", "POST", "DELETE", "OPTIONS"],
+                allow_headers=list(cors.allow_headers),
+                expose_headers=["mcp-session-id", "mcp-protocol-version", "www-authenticate"],
+                max_age=cors.max_age,
+            ),
+        )
     return gateway.server.http_app(
-        path=MCP_PATH if transport == "http" else SSE_PATH,
+        path=path,
         transport=transport,
+        middleware=middleware,
         host_origin_protection=True,
         allowed_hosts=allowed_hosts(gateway, host, port),
-        allowed_origins=list(gateway.config.http.allowed_origins),
+        allowed_origins=[*config.http.allowed_origins, *cors.allow_origins],
     )
 
 

@@ -22,6 +22,7 @@ from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import anyio
 import httpx2
@@ -32,6 +33,7 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.memory import create_client_server_memory_streams
 
 from gateway.config import BackendConfig
+from gateway.egress import Egress
 from gateway.errors import ConfigError
 
 Streams = tuple[Any, Any]
@@ -54,6 +56,9 @@ class Link:
     async def start(self, stack: AsyncExitStack) -> None:
         """Acquire what all sessions share; released when `stack` closes."""
 
+    async def check(self) -> None:
+        """Raise `EgressError` if the backend's address is not allowed (checked per session)."""
+
     def connect(self) -> AbstractAsyncContextManager[Streams]:
         """A new transport connection (entered by the session that owns it)."""
         raise NotImplementedError  # pragma: no cover - every link kind overrides it
@@ -74,10 +79,18 @@ def shared_ssl_context() -> ssl.SSLContext:
     return _SSL_CONTEXT
 
 
-def backend_http_client(config: BackendConfig, *, pool_size: int) -> httpx2.AsyncClient:
-    """The HTTP client for one backend: its credentials, finite timeouts, no redirects."""
+def backend_headers(config: BackendConfig) -> dict[str, str]:
+    """The headers every request to this backend carries: its own credentials, nothing of a caller's."""
     headers = {"user-agent": USER_AGENT}
     headers.update({k: v.get_secret_value() for k, v in config.headers.items()})
+    if config.bearer_token is not None:
+        headers["authorization"] = f"Bearer {config.bearer_token.get_secret_value()}"
+    return headers
+
+
+def backend_http_client(config: BackendConfig, *, pool_size: int) -> httpx2.AsyncClient:
+    """The HTTP client for one backend: its credentials, finite timeouts, no redirects."""
+    headers = backend_headers(config)
     return httpx2.AsyncClient(
         headers=headers,
         verify=shared_ssl_context(),
@@ -93,14 +106,18 @@ class HttpLink(Link):
 
     kind = "http"
 
-    def __init__(self, name: str, config: BackendConfig) -> None:
+    def __init__(self, name: str, config: BackendConfig, *, egress: Egress) -> None:
         super().__init__(name, config)
+        self._egress = egress
         self._client: httpx2.AsyncClient | None = None
 
     async def start(self, stack: AsyncExitStack) -> None:
         self._client = await stack.enter_async_context(
             backend_http_client(self.config, pool_size=self.config.pool_size)
         )
+
+    async def check(self) -> None:
+        await _check_egress(self._egress, self.config)
 
     def connect(self) -> AbstractAsyncContextManager[Streams]:
         assert self._client is not None, "link not started"
@@ -116,6 +133,13 @@ class SseLink(Link):
 
     kind = "sse"
 
+    def __init__(self, name: str, config: BackendConfig, *, egress: Egress) -> None:
+        super().__init__(name, config)
+        self._egress = egress
+
+    async def check(self) -> None:
+        await _check_egress(self._egress, self.config)
+
     def connect(self) -> AbstractAsyncContextManager[Streams]:
         config = self.config
         url = config.url
@@ -126,8 +150,7 @@ class SseLink(Link):
             timeout: httpx2.Timeout | None = None,
             auth: httpx2.Auth | None = None,
         ) -> httpx2.AsyncClient:
-            merged = {"user-agent": USER_AGENT, **(headers or {})}
-            merged.update({k: v.get_secret_value() for k, v in config.headers.items()})
+            merged = {**(headers or {}), **backend_headers(config)}
             return httpx2.AsyncClient(
                 headers=merged,
                 auth=auth,
@@ -237,13 +260,19 @@ class ModuleLink(Link):
         return f"in-process {self.config.module}"
 
 
-def make_link(name: str, config: BackendConfig, *, base_dir: Path, namespace: str) -> Link:
+async def _check_egress(egress: Egress, config: BackendConfig) -> None:
+    parts = urlsplit(config.url or "")
+    if parts.hostname is not None:
+        await egress.check_host(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
+
+
+def make_link(name: str, config: BackendConfig, *, base_dir: Path, namespace: str, egress: Egress) -> Link:
     """The link for one backend's config."""
     kind = config.kind
     if kind == "stdio":
         return StdioLink(name, config, base_dir=base_dir, namespace=namespace)
     if kind == "http":
-        return HttpLink(name, config)
+        return HttpLink(name, config, egress=egress)
     if kind == "sse":
-        return SseLink(name, config)
+        return SseLink(name, config, egress=egress)
     return ModuleLink(name, config, base_dir=base_dir)

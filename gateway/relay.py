@@ -16,7 +16,6 @@ import mcp_types
 from fastmcp.utilities.pagination import paginate_sequence
 from mcp.server.caching import CACHEABLE_METHODS, CacheHint
 from mcp.server.context import ServerRequestContext
-from mcp.shared.dispatcher import ProgressFnT
 from mcp.shared.exceptions import MCPError
 from mcp_types import (
     CallToolRequestParams,
@@ -31,19 +30,18 @@ from mcp_types import (
 )
 from pydantic import BaseModel
 
-from gateway.caller import LOG_LEVEL_STATE_KEY, Caller, FrontCaller
+from gateway.caller import LOG_LEVEL_STATE_KEY, FrontCaller
+from gateway.dispatch import Dispatch
 from gateway.errors import GatewayError, to_mcp_error
 from gateway.naming import split_front_uri
-from gateway.results import complete, forward_params, namespace_uris, strip_hop_meta, unknown_tool
+from gateway.results import complete, forward_params, unknown_tool
 from gateway.routes import Route, RouteIndex, front_items
 from gateway.subscriptions import GatewayListenHandler
-from gateway.translate import Parking, drive, is_input_required
 
 if TYPE_CHECKING:
     from mcp.server.lowlevel.server import HandlerEntry
 
     from gateway.app import Gateway
-    from gateway.backend import Backend
 
 Ctx = ServerRequestContext[Any, Any]
 LIST_KEYS = {
@@ -60,7 +58,7 @@ class Relay:
 
     def __init__(self, gateway: Gateway) -> None:
         self.gateway = gateway
-        self.parking = Parking(gateway.task_host)
+        self.dispatch = Dispatch(gateway)
         self._local: dict[str, HandlerEntry[Any]] = {}
 
     def install(self) -> None:
@@ -184,7 +182,8 @@ class Relay:
             if local is not None and self.gateway.has_local_components:
                 return await local.handler(ctx, params)
             return complete(ctx, unknown_tool(params.name))
-        return await self._forward(ctx, route, "tools/call", forward_params(ctx, {"name": route.backend_id}))
+        forward = forward_params(ctx, {"name": route.backend_id})
+        return await self._forward(ctx, route, "tools/call", forward, front=params.name)
 
     async def get_prompt(self, ctx: Ctx, params: GetPromptRequestParams) -> Any:
         route = (await self._index(ctx)).prompts.get(params.name)
@@ -193,7 +192,8 @@ class Relay:
             if local is not None and self.gateway.has_local_components:
                 return await local.handler(ctx, params)
             raise MCPError(code=mcp_types.INVALID_PARAMS, message=f"Unknown prompt: {params.name!r}")
-        return await self._forward(ctx, route, "prompts/get", forward_params(ctx, {"name": route.backend_id}))
+        forward = forward_params(ctx, {"name": route.backend_id})
+        return await self._forward(ctx, route, "prompts/get", forward, front=params.name)
 
     async def read_resource(self, ctx: Ctx, params: ReadResourceRequestParams) -> Any:
         uri = str(params.uri)
@@ -204,7 +204,8 @@ class Relay:
                 return await local.handler(ctx, params)
             raise _resource_not_found(uri)
         route, backend_uri = found
-        return await self._forward(ctx, route, "resources/read", forward_params(ctx, {"uri": backend_uri}))
+        forward = forward_params(ctx, {"uri": backend_uri})
+        return await self._forward(ctx, route, "resources/read", forward, front=uri)
 
     def resolve_uri(self, uri: str, index: RouteIndex | None = None) -> tuple[Route, str] | None:
         """The route of a concrete resource URI and the URI the backend knows it by."""
@@ -238,47 +239,16 @@ class Relay:
         caps = self.gateway.backends[route.backend].capabilities()
         if caps is not None and caps.completions is None:
             return complete(ctx, dict(EMPTY_COMPLETION))
-        return await self._forward(
-            ctx, route, "completion/complete", forward_params(ctx, {"ref": backend_ref})
-        )
+        forward = forward_params(ctx, {"ref": backend_ref})
+        return await self._forward(ctx, route, "completion/complete", forward, front=route.backend_id)
 
-    async def _forward(self, ctx: Ctx, route: Route, method: str, params: dict[str, Any]) -> dict[str, Any]:
-        backend = self.gateway.backends[route.backend]
-        caller = self.caller(ctx)
-        try:
-            if caller.modern and self.parking.owns(ctx.params):
-                result = await self.parking.resume(caller, ctx.params or {})
-            elif caller.modern and not backend.speaks_modern:
-                # A handshake-era backend may push a request mid-call, which a 2026 client
-                # cannot receive: run the call where it can be parked until the client answers.
-                result = await self.parking.start(
-                    caller, lambda parked: self._call(backend, parked, method, params, parked.progress)
-                )
-            else:
-                on_progress = caller.progress if caller.progress_token is not None else None
-                result = await self._call(backend, caller, method, params, on_progress)
-        except GatewayError as error:
-            raise to_mcp_error(error) from None
-        return complete(ctx, result)
-
-    async def _call(
-        self,
-        backend: Backend,
-        caller: Caller,
-        method: str,
-        params: dict[str, Any],
-        on_progress: ProgressFnT | None,
+    async def _forward(
+        self, ctx: Ctx, route: Route, method: str, params: dict[str, Any], *, front: str
     ) -> dict[str, Any]:
-        timeout = backend.config.request_timeout
-        async with backend.lease(caller) as session:
-            log_level = getattr(caller, "log_level", "")
-            if session.modern and log_level:
-                # A 2026-07-28 backend logs only when a request opts in; speak for the client.
-                params.setdefault("_meta", {}).setdefault(mcp_types.LOG_LEVEL_META_KEY, log_level)
-            result = await session.request(method, params, timeout=timeout, on_progress=on_progress)
-            if is_input_required(result) and not caller.modern:
-                result = await drive(caller, session, method, params, result, timeout=timeout)
-        return namespace_uris(strip_hop_meta(result), backend.namespace)
+        result = await self.dispatch.forward(
+            self.caller(ctx), route, method, params, front=front, raw=ctx.params
+        )
+        return complete(ctx, result)
 
     # -- subscriptions and logging ---------------------------------------------------------
 

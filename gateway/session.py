@@ -251,8 +251,9 @@ class BackendSession:
         *,
         timeout: float,
         on_progress: ProgressFnT | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> dict[str, Any]:
-        """Send one request and return the backend's raw result.
+        """Send one request and return the backend's raw result (`headers`: extra HTTP headers).
 
         Raises `BackendUnavailable` when the session is already gone (nothing was sent),
         `BackendSessionLost` when it dies with the request in flight, `BackendTimeout` when
@@ -269,6 +270,8 @@ class BackendSession:
         session._stamp(data, opts)  # type: ignore[arg-type]  # era headers and _meta, as the SDK does
         if on_progress is not None:
             opts["on_progress"] = on_progress
+        if headers:
+            opts.setdefault("headers", {}).update(headers)
         try:
             return await session._dispatcher.send_raw_request(method, data.get("params"), opts)  # type: ignore[arg-type]
         except MCPError as error:

@@ -27,6 +27,7 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 from mcp.shared.exceptions import MCPError
 
 from gateway.caller import Caller
+from gateway.principal import Principal
 from gateway.session import BackendSession
 from gateway.tasks import TaskHost
 
@@ -113,6 +114,10 @@ class ParkingCaller:
     @property
     def capabilities(self) -> mcp_types.ClientCapabilities | None:
         return self._parked.caller.capabilities
+
+    @property
+    def principal(self) -> Principal:
+        return self._parked.caller.principal
 
     async def log(self, params: Mapping[str, Any]) -> None:
         await self._parked.caller.log(params)

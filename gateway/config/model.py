@@ -10,9 +10,22 @@ from __future__ import annotations
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 
+from gateway.config.model_base import Frozen
+from gateway.config.security import (
+    AuditConfig,
+    AuthConfig,
+    CorsConfig,
+    EgressConfig,
+    IdentityHeader,
+    Limits,
+    Rate,
+    RateLimits,
+    ViewConfig,
+)
 from gateway.config.types import Glob, Name, PositiveDuration
+from gateway.egress import Egress, EgressError
 
 DEFAULT_CONNECT_TIMEOUT = 10.0
 DEFAULT_REQUEST_TIMEOUT = 60.0
@@ -23,12 +36,6 @@ DEFAULT_MAX_SESSIONS_SHARED = 16
 BackendKind = Literal["stdio", "http", "sse", "module"]
 ProtocolMode = Literal["auto", "legacy", "2026-07-28"]
 SessionScope = Literal["pooled", "per_client"]
-
-
-class Frozen(BaseModel):
-    """Base of every config model: immutable, unknown keys refused, docs in the schema."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
 
 class ComponentFilter(Frozen):
@@ -73,6 +80,12 @@ class BackendConfig(Frozen):
     """stdio: working directory of the child (default: the directory of gateway.yaml)."""
     headers: dict[str, SecretStr] = {}
     """http/sse: headers sent to the backend on every request (credentials: use `${VAR}`)."""
+    bearer_token: SecretStr | None = None
+    """http/sse: this backend's own token, sent as `Authorization: Bearer` (never the caller's)."""
+    forward_identity: IdentityHeader | None = None
+    """http/sse: tell the backend who is calling, as a plain header (the principal's name)."""
+    rate_limit: Rate | None = None
+    """Calls to this backend from everyone together (protects the backend)."""
 
     mode: ProtocolMode = "auto"
     """Protocol era toward the backend: `auto` probes for 2026-07-28 and falls back to the
@@ -123,8 +136,14 @@ class BackendConfig(Frozen):
             raise ValueError(f"needs exactly one of command, url, module (found: {found})")
         if self.kind != "stdio" and (self.env or self.cwd):
             raise ValueError("`env` and `cwd` apply only to stdio backends (`command`)")
-        if self.kind not in ("http", "sse") and self.headers:
-            raise ValueError("`headers` apply only to HTTP backends (`url`)")
+        if self.kind not in ("http", "sse") and (self.headers or self.bearer_token or self.forward_identity):
+            raise ValueError(
+                "`headers`, `bearer_token` and `forward_identity` apply only to HTTP backends (`url`)"
+            )
+        if self.bearer_token is not None and any(k.lower() == "authorization" for k in self.headers):
+            raise ValueError(
+                "give the backend's credentials as `bearer_token` or an Authorization header, not both"
+            )
         return self
 
     @property
@@ -159,6 +178,8 @@ class GatewaySection(Frozen):
 class HttpFront(Frozen):
     """The HTTP front door."""
 
+    cors: CorsConfig = CorsConfig()
+    """Browser access from other origins (off by default)."""
     allowed_hosts: tuple[str, ...] = ()
     """Host header values accepted besides the bind address (DNS-rebinding guard stays on)."""
     allowed_origins: tuple[str, ...] = ()
@@ -172,6 +193,20 @@ class GatewayConfig(Frozen):
     """Identity of the gateway."""
     http: HttpFront = HttpFront()
     """HTTP front settings."""
+    auth: AuthConfig | None = None
+    """Who may use the HTTP front (absent: anyone who can reach it; bind to 127.0.0.1)."""
+    views: dict[Name, ViewConfig] = {}
+    """What each group of principals sees; a principal in no view sees everything."""
+    tool_scopes: dict[str, tuple[str, ...]] = {}
+    """Tool name glob → scopes any principal needs to see and call it (views may add more)."""
+    rate_limits: RateLimits = RateLimits()
+    """How many calls, how fast."""
+    limits: Limits = Limits()
+    """Size limits on requests and answers."""
+    audit: AuditConfig = AuditConfig()
+    """Where the per-call audit records go."""
+    egress: EgressConfig = EgressConfig()
+    """Where backends may be (loopback only unless widened)."""
     backends: dict[Name, BackendConfig] = {}
     """The MCP servers behind the gateway, by key."""
 
@@ -186,6 +221,19 @@ class GatewayConfig(Frozen):
                     "give one of them another `namespace`"
                 )
             seen[ns] = key
+        return self
+
+    @model_validator(mode="after")
+    def _egress(self) -> GatewayConfig:
+        guard = Egress(self.egress.allow)
+        for key, backend in self.backends.items():
+            host = urlsplit(backend.url).hostname if backend.url else None
+            if host is None:
+                continue
+            try:
+                guard.check_literal(host)
+            except EgressError as error:
+                raise ValueError(f"backends.{key}.url: {error}") from None
         return self
 
     def namespace_of(self, key: str) -> str:

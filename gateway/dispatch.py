@@ -1,0 +1,142 @@
+"""One request on its way to a backend, through the gateway's policies.
+
+    size limits → rate limits → (era translation) → backend session → answer size → audit
+
+`Dispatch.forward` is the one path every routed request takes: tools, prompts, resources and
+completions. Calls (`tools/call`, `prompts/get`, `resources/read`) count against rate limits;
+each `tools/call` leaves one audit record, whatever its outcome.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import mcp_types
+from mcp.shared.dispatcher import ProgressFnT
+from mcp.shared.exceptions import MCPError
+
+from gateway.caller import Caller, FrontCaller
+from gateway.errors import GatewayError, RequestRejected, to_mcp_error
+from gateway.policies.audit import args_digest
+from gateway.policies.size import check_request, fit_response
+from gateway.results import namespace_uris, strip_hop_meta
+from gateway.routes import Route
+from gateway.translate import Parking, drive, is_input_required
+
+if TYPE_CHECKING:
+    from gateway.app import Gateway
+    from gateway.backend import Backend
+
+CALL_METHODS = frozenset({"tools/call", "prompts/get", "resources/read"})
+
+
+class Dispatch:
+    """Sends routed requests to backends under the gateway's policies."""
+
+    def __init__(self, gateway: Gateway) -> None:
+        self.gateway = gateway
+        self.parking = Parking(gateway.task_host)
+
+    async def forward(
+        self,
+        caller: FrontCaller,
+        route: Route,
+        method: str,
+        params: dict[str, Any],
+        *,
+        front: str,
+        raw: Mapping[str, Any] | None,
+    ) -> dict[str, Any]:
+        """Forward one request; raises `MCPError` (the gateway's own errors mapped once)."""
+        gateway = self.gateway
+        backend = gateway.backends[route.backend]
+        started = time.perf_counter()
+        outcome, reason = "ok", None
+        try:
+            if method in CALL_METHODS:
+                check_request(raw, gateway.config.limits)
+                if gateway.limiter.active:
+                    await gateway.limiter.check(caller.principal.name, front, backend.name)
+            result = await self._send(caller, backend, method, params, raw)
+            result = fit_response(method, result, gateway.config.limits, backend=backend.name)
+            if result.get("isError"):
+                outcome = "tool_error"
+            return result
+        except RequestRejected as error:
+            outcome, reason = (
+                ("rate_limited" if error.reason == "rate_limited" else "rejected"),
+                error.message,
+            )
+            raise to_mcp_error(error) from None
+        except GatewayError as error:
+            outcome, reason = "error", error.message
+            raise to_mcp_error(error) from None
+        except MCPError as error:
+            outcome, reason = "error", error.error.message
+            raise
+        finally:
+            if method == "tools/call" and gateway.audit.enabled:
+                gateway.audit.write(
+                    principal=caller.principal.name,
+                    kind=caller.principal.kind,
+                    method=method,
+                    tool=front,
+                    backend=backend.name,
+                    backend_tool=route.backend_id,
+                    args_sha256=args_digest((raw or {}).get("arguments")),
+                    outcome=outcome,
+                    error=reason,
+                    latency_ms=round((time.perf_counter() - started) * 1000, 3),
+                    attempts=1,
+                )
+
+    async def _send(
+        self,
+        caller: FrontCaller,
+        backend: Backend,
+        method: str,
+        params: dict[str, Any],
+        raw: Mapping[str, Any] | None,
+    ) -> dict[str, Any]:
+        if caller.modern and self.parking.owns(raw):
+            return await self.parking.resume(caller, raw or {})
+        if caller.modern and not backend.speaks_modern:
+            # A handshake-era backend may push a request mid-call, which a 2026 client cannot
+            # receive: run the call where it can be parked until the client answers.
+            return await self.parking.start(
+                caller, lambda parked: self._call(backend, parked, method, params, parked.progress)
+            )
+        on_progress = caller.progress if caller.progress_token is not None else None
+        return await self._call(backend, caller, method, params, on_progress)
+
+    async def _call(
+        self,
+        backend: Backend,
+        caller: Caller,
+        method: str,
+        params: dict[str, Any],
+        on_progress: ProgressFnT | None,
+    ) -> dict[str, Any]:
+        timeout = backend.config.request_timeout
+        headers = _identity(backend, caller)
+        async with backend.lease(caller) as session:
+            log_level = getattr(caller, "log_level", "")
+            if session.modern and log_level:
+                # A 2026-07-28 backend logs only when a request opts in; speak for the client.
+                params.setdefault("_meta", {}).setdefault(mcp_types.LOG_LEVEL_META_KEY, log_level)
+            result = await session.request(
+                method, params, timeout=timeout, on_progress=on_progress, headers=headers
+            )
+            if is_input_required(result) and not caller.modern:
+                result = await drive(caller, session, method, params, result, timeout=timeout)
+        return namespace_uris(strip_hop_meta(result), backend.namespace)
+
+
+def _identity(backend: Backend, caller: Caller) -> dict[str, str] | None:
+    """The caller's name as a plain header, when the backend's config asks for it."""
+    forward = backend.config.forward_identity
+    if forward is None:
+        return None
+    return {forward.header: caller.principal.name}

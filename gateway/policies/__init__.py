@@ -1,0 +1,1 @@
+"""Policies: small, single-purpose checks applied to requests at the front (one per module)."""

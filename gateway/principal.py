@@ -1,0 +1,58 @@
+"""Who is calling: the principal behind a request.
+
+Over HTTP with `auth` configured, the principal is what the verified bearer token names (see
+`gateway.auth`). stdio and in-process clients are local and trusted: they act as `local`. An
+HTTP front without `auth` serves everyone as `anonymous`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
+from mcp.server.context import ServerRequestContext
+
+from gateway.auth import AUTH_KIND_CLAIM
+
+Kind = Literal["local", "anonymous", "api_key", "jwt"]
+
+
+@dataclass(frozen=True)
+class Principal:
+    """A caller's identity, as the gateway established it (never a token)."""
+
+    name: str
+    kind: Kind
+    scopes: frozenset[str] = frozenset()
+    claims: Mapping[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def trusted(self) -> bool:
+        """Local callers (stdio, in-process) are trusted with everything."""
+        return self.kind == "local"
+
+
+LOCAL = Principal("local", "local")
+ANONYMOUS = Principal("anonymous", "anonymous")
+
+
+def principal_of(ctx: ServerRequestContext[Any, Any]) -> Principal:
+    """The principal of a front request."""
+    request = ctx.request
+    scope = getattr(request, "scope", None)
+    if not isinstance(scope, dict):
+        return LOCAL
+    user = scope.get("user")
+    if isinstance(user, AuthenticatedUser):
+        token = user.access_token
+        claims = getattr(token, "claims", None) or {}
+        kind = claims.get(AUTH_KIND_CLAIM, "api_key")
+        return Principal(
+            token.client_id,
+            kind if kind in ("api_key", "jwt") else "api_key",
+            frozenset(token.scopes),
+            claims,
+        )
+    return ANONYMOUS
