@@ -21,6 +21,8 @@ from gateway.config.security import Rate, RateLimits
 from gateway.errors import RequestRejected
 
 Clock = Callable[[], float]
+EPSILON = 1e-9
+"""Levels this close to a whole token count as one (clock arithmetic is floating point)."""
 
 
 @dataclass(frozen=True)
@@ -59,12 +61,12 @@ class MemoryBuckets:
             (
                 (1.0 - level) / b.tokens_per_second
                 for b, level in zip(buckets, levels, strict=True)
-                if level < 1.0
+                if level < 1.0 - EPSILON
             ),
             default=0.0,
         )
         for bucket, level in zip(buckets, levels, strict=True):
-            self._store(bucket.key, level - 1.0 if wait == 0.0 else level, now)
+            self._store(bucket.key, max(0.0, level - 1.0) if wait == 0.0 else level, now)
         return wait
 
     def _level(self, bucket: Bucket, now: float) -> float:
@@ -94,7 +96,7 @@ class RateLimiter:
     ) -> None:
         self._config = config
         self._backends = backends
-        self._store: BucketStore = store or MemoryBuckets(config.max_tracked)
+        self._store: BucketStore = store if store is not None else MemoryBuckets(config.max_tracked)
         self._clock = clock
 
     @property

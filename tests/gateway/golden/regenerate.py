@@ -1,6 +1,6 @@
 """Regenerate full.normalized.json after a deliberate change to the config model's defaults.
 
-    .venv/bin/python tests/gateway/golden/regenerate.py
+.venv/bin/python tests/gateway/golden/regenerate.py
 """
 
 import json
@@ -10,4 +10,6 @@ from gateway.config import load_config
 
 HERE = Path(__file__).parent
 config = load_config(HERE / "full.yaml", environ={"DATAGEN_TOKEN": "s3cret-token"}).config
-(HERE / "full.normalized.json").write_text(json.dumps(config.model_dump(mode="json"), indent=2, sort_keys=True) + "\n")
+(HERE / "full.normalized.json").write_text(
+    json.dumps(config.model_dump(mode="json"), indent=2, sort_keys=True) + "\n"
+)
