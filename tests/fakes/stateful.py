@@ -108,6 +108,12 @@ async def roots(ctx: Context) -> list[str]:
     return [root["uri"] for root in result.get("roots", [])]
 
 
+@mcp.tool
+def env(name: str) -> str | None:
+    """The value of an environment variable in this backend's process (None if unset)."""
+    return os.environ.get(name)
+
+
 @mcp.resource("state://counter")
 def counter() -> str:
     """A resource clients may subscribe to."""

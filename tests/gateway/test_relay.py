@@ -223,3 +223,18 @@ class TestProtocolDetails:
         assert with_completions is not None and with_completions.capabilities.completions is not None
         assert without is not None and without.capabilities.completions is None
         assert without.capabilities.resources is not None and not without.capabilities.resources.subscribe
+
+
+@pytest.mark.asyncio
+async def test_a_clients_log_level_filters_what_it_receives() -> None:
+    """logging/setLevel: messages below the client's level do not reach it."""
+    logs: list[Any] = []
+
+    async def on_log(message: Any) -> None:
+        logs.append(message.level)
+
+    async with connected(make_gateway(TWO_BACKENDS), mode="legacy", log_handler=on_log) as client:
+        await client.call_tool("echo_slow_count", {"n": 1})
+        await client.set_logging_level("error")
+        await client.call_tool("echo_slow_count", {"n": 1})
+    assert logs == ["info"], "the info message after setLevel(error) was filtered"
