@@ -139,8 +139,9 @@ class EventChannel:
                     resources_list_changed=bool(caps and caps.resources and caps.resources.list_changed),
                     resource_subscriptions=uris,
                 ) as subscription:
-                    async for _event in subscription:
-                        pass  # events also reach the session's notification path, which routes them
+                    async for event in subscription:
+                        # Events also reach the session's notification path, which routes them.
+                        logger.debug("backend %s: %s", self.backend, event)
             except Exception as error:  # the stream ended; the session watcher restores it
                 logger.debug("backend %s: listen stream ended: %s", self.backend, error)
 

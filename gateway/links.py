@@ -18,6 +18,7 @@ from __future__ import annotations
 import importlib
 import ssl
 import sys
+from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from pathlib import Path
@@ -44,7 +45,7 @@ PYTHON_ALIASES = frozenset({"python", "python3"})
 NAMESPACE_ENV = "MCP_TOOL_PREFIX"
 
 
-class Link:
+class Link(ABC):
     """Opens transport connections to one backend."""
 
     kind = "abstract"
@@ -53,15 +54,15 @@ class Link:
         self.name = name
         self.config = config
 
-    async def start(self, stack: AsyncExitStack) -> None:
+    async def start(self, stack: AsyncExitStack) -> None:  # noqa: B027 - most links share nothing
         """Acquire what all sessions share; released when `stack` closes."""
 
-    async def check(self) -> None:
+    async def check(self) -> None:  # noqa: B027 - only network links have an address to check
         """Raise `EgressError` if the backend's address is not allowed (checked per session)."""
 
+    @abstractmethod
     def connect(self) -> AbstractAsyncContextManager[Streams]:
         """A new transport connection (entered by the session that owns it)."""
-        raise NotImplementedError  # pragma: no cover - every link kind overrides it
 
     def describe(self) -> str:
         """Where the backend is, safe to show (no credentials)."""

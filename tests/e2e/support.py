@@ -19,6 +19,18 @@ from tests.conftest import PYTHON, ROOT
 NODE_DIR = ROOT / "tests" / "node"
 NODE = NODE_DIR / "node_modules" / ".bin" / "node"
 STARTUP_DEADLINE = 60.0
+MCP_HEADERS = {"accept": "application/json, text/event-stream", "content-type": "application/json"}
+INITIALIZE = {
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {
+        "protocolVersion": "2025-11-25",
+        "capabilities": {},
+        "clientInfo": {"name": "t", "version": "1"},
+    },
+}
+"""A handshake-era `initialize` request, for tests that speak raw HTTP."""
 
 
 class Proc:

@@ -10,21 +10,10 @@ import httpx2
 import pytest
 
 from tests.conftest import PYTHON, ROOT, free_port
-from tests.e2e.support import gateway_command, running, ts_client
+from tests.e2e.support import INITIALIZE as INIT
+from tests.e2e.support import MCP_HEADERS, gateway_command, running, ts_client
 
 pytestmark = pytest.mark.e2e
-
-INIT = {
-    "jsonrpc": "2.0",
-    "id": 1,
-    "method": "initialize",
-    "params": {
-        "protocolVersion": "2025-11-25",
-        "capabilities": {},
-        "clientInfo": {"name": "t", "version": "1"},
-    },
-}
-MCP_HEADERS = {"accept": "application/json, text/event-stream", "content-type": "application/json"}
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,8 @@ import pytest
 from fastmcp.server.auth.providers.jwt import RSAKeyPair
 
 from tests.conftest import PYTHON, ROOT, free_port
-from tests.e2e.support import gateway_command, running, ts_client
+from tests.e2e.support import INITIALIZE as INIT
+from tests.e2e.support import MCP_HEADERS, gateway_command, running, ts_client
 
 pytestmark = pytest.mark.e2e
 
@@ -25,17 +26,6 @@ BACKEND_TOKEN = "backend-own-token-xyz"
 PAIR = RSAKeyPair.generate()
 ISSUER = "https://auth.example.com"
 AUDIENCE = "mcp-gateway-tests"
-MCP_HEADERS = {"accept": "application/json, text/event-stream", "content-type": "application/json"}
-INIT = {
-    "jsonrpc": "2.0",
-    "id": 1,
-    "method": "initialize",
-    "params": {
-        "protocolVersion": "2025-11-25",
-        "capabilities": {},
-        "clientInfo": {"name": "t", "version": "1"},
-    },
-}
 
 
 @pytest.fixture(scope="module")
