@@ -59,6 +59,8 @@ class Gateway:
             )
             for name, backend in self.config.backends.items()
         }
+        for backend in self.backends.values():
+            backend.on_health(self._on_health)
         self.index = RouteIndex()
         self.generation = 0
         """Bumped whenever the index is rebuilt (caches of per-client views key on it)."""
@@ -146,7 +148,7 @@ class Gateway:
                 resources=b.config.resources,
             )
             for b in self.backends.values()
-            if b.listing is not None
+            if b.listing is not None and not b.hidden
         ]
         self.index = RouteIndex.build(views)
         self.generation += 1
@@ -206,6 +208,14 @@ class Gateway:
         else:
             self._personal.pop(only, None)
         self.notifier.list_changed([kind], only=only)
+
+    async def _on_health(self, backend: Backend, verdict: str) -> None:
+        """A backend went down for good (its tools leave the lists) or came back (they return)."""
+        if verdict in ("hidden", "healthy"):
+            before = self.generation
+            self.rebuild_index()
+            if self.generation != before:
+                self.notifier.list_changed(KINDS)
 
     async def _on_resource_updated(self, backend: Backend, session: BackendSession, uri: str) -> None:
         await self.subscriptions.backend_updated(backend.name, session.owner_key, uri)

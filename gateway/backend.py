@@ -7,7 +7,9 @@ backend's catalog once, and keeps that catalog current when the backend announce
 
 from __future__ import annotations
 
+import fnmatch
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from dataclasses import replace
@@ -28,6 +30,10 @@ from gateway.errors import BackendError, BackendUnavailable
 from gateway.events import EventChannel
 from gateway.links import Link, make_link
 from gateway.pool import PerClientSessions, SessionPool, SessionStrategy
+from gateway.resilience.breaker import Breaker
+from gateway.resilience.health import HealthChecker
+from gateway.resilience.phases import SAFE_METHODS
+from gateway.resilience.retry import BackendGate, Plan
 from gateway.session import BackendSession
 from gateway.tasks import TaskHost
 
@@ -75,6 +81,25 @@ class Backend:
         self._refresh_lock = anyio.Lock()
         self._events: EventChannel | None = None
         self._refresh_pending: set[str] = set()
+        self.breaker = Breaker(name, config.circuit_breaker)
+        self.hidden = False
+        """Down longer than `unavailable_grace`: its tools are taken out of the lists."""
+        self.last_success = 0.0
+        self._on_health: Callable[[Backend, str], Awaitable[None]] | None = None
+        self.health = (
+            HealthChecker(
+                name, config.health, self._probe, self._health_changed, last_success=lambda: self.last_success
+            )
+            if config.health is not None
+            else None
+        )
+        budget = config.retry.budget
+        self.gate = BackendGate(
+            name,
+            max_concurrent=config.max_concurrent,
+            percent=budget.percent,
+            min_concurrency=budget.min_concurrency,
+        )
         self._header_maps: dict[str, dict[tuple[str, ...], str]] = {}
 
     def __repr__(self) -> str:
@@ -95,6 +120,8 @@ class Backend:
         else:
             self._strategy = SessionPool(self._open_session, self.config.pool_size)
         stack.push_async_callback(self._stop)
+        if self.health is not None:
+            task_group.start_soon(self.health.run, name=f"health-{self.name}")
 
     async def _reap_idle(self, strategy: PerClientSessions) -> None:
         """Close client sessions' backend sessions that have been idle too long."""
@@ -135,10 +162,81 @@ class Backend:
         self._capabilities = session.server_capabilities
         return session
 
+    def plan(self, method: str, backend_name: str | None) -> Plan:
+        """What one request to this backend is allowed: its timeouts, and whether retries are safe."""
+        config = self.config
+        per_try, deadline = config.request_timeout, config.overall_deadline
+        if backend_name is not None and method == "tools/call":
+            for pattern, timeout in config.tool_timeouts.items():
+                if fnmatch.fnmatchcase(backend_name, pattern):
+                    per_try, deadline = timeout, min(deadline, max(timeout, deadline))
+                    break
+        return Plan(config.retry, self.safe_to_retry(method, backend_name), min(per_try, deadline), deadline)
+
+    def safe_to_retry(self, method: str, tool: str | None) -> bool:
+        """Whether a request may be tried again after it may have run."""
+        if method in SAFE_METHODS:
+            return True
+        if method != "tools/call" or tool is None:
+            return False
+        if any(fnmatch.fnmatchcase(tool, p) for p in self.config.idempotent_tools):
+            return True
+        if self.config.trust_annotations and self.listing is not None:
+            for item in self.listing.tools:
+                if item.get("name") == tool:
+                    hints = item.get("annotations") or {}
+                    return bool(hints.get("readOnlyHint") or hints.get("idempotentHint"))
+        return False
+
     @property
     def speaks_modern(self) -> bool:
         """Whether sessions to this backend negotiate 2026-07-28 (so it never pushes requests)."""
         return self.protocol_version in MODERN_PROTOCOL_VERSIONS
+
+    def record_success(self) -> None:
+        """A real request succeeded (it counts as a passing health probe)."""
+        self.last_success = time.monotonic()
+
+    def on_health(self, callback: Callable[[Backend, str], Awaitable[None]]) -> None:
+        """Run `callback(backend, verdict)` when the health verdict changes."""
+        self._on_health = callback
+
+    @property
+    def healthy(self) -> bool:
+        """Not known to be unhealthy."""
+        return self.health is None or self.health.verdict != "unhealthy"
+
+    async def _probe(self, timeout: float) -> None:
+        async with self.lease(SYSTEM_CALLER) as session:
+            if session.modern:
+                await session.request("tools/list", None, timeout=timeout)
+            else:
+                await session.request("ping", None, timeout=timeout)
+
+    async def _health_changed(self, verdict: str) -> None:
+        if verdict == "unhealthy":
+            self.breaker.eject()
+            if self._task_group is not None:
+                self._task_group.start_soon(self._hide_after_grace, name=f"grace-{self.name}")
+        elif verdict == "healthy":
+            self.breaker.success()
+            if self.hidden or self.listing is None or self.state != "ready":
+                self.hidden = False
+                await self.load_catalog()
+        if self._on_health is not None:
+            await self._on_health(self, verdict)
+
+    async def _hide_after_grace(self) -> None:
+        await anyio.sleep(self.config.unavailable_grace)
+        if not self.healthy and not self.hidden:
+            self.hidden = True
+            logger.warning(
+                "backend %s: down for %gs, its tools leave the lists",
+                self.name,
+                self.config.unavailable_grace,
+            )
+            if self._on_health is not None:
+                await self._on_health(self, "hidden")
 
     def capabilities(self) -> mcp_types.ServerCapabilities | None:
         """What the backend said it can do (from its latest handshake)."""

@@ -88,6 +88,8 @@ class FrontCaller:
         self._session = ctx.session
         self._connection = ctx.session._connection
         self.principal = principal_of(ctx)
+        self.relayed = False
+        """Whether anything of an answer (progress, a log line) already reached the client."""
 
     @property
     def key(self) -> str:
@@ -136,6 +138,7 @@ class FrontCaller:
         token = self.progress_token
         if token is None:
             return
+        self.relayed = True
         params: dict[str, Any] = {"progressToken": token, "progress": progress}
         if total is not None:
             params["total"] = total
@@ -151,6 +154,7 @@ class FrontCaller:
             minimum = self._connection.state.get(LOG_LEVEL_STATE_KEY)
             if minimum is not None and LOG_SEVERITY[level] < LOG_SEVERITY[minimum]:
                 return
+        self.relayed = True
         await _send_log_message(  # applies the per-request 2026-07-28 opt-in too
             self._session,
             level=cast(mcp_types.LoggingLevel, level),

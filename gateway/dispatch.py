@@ -21,6 +21,8 @@ from gateway.caller import Caller, FrontCaller
 from gateway.errors import GatewayError, RequestRejected, to_mcp_error
 from gateway.policies.audit import args_digest
 from gateway.policies.size import check_request, fit_response
+from gateway.resilience.phases import counts_as_failure
+from gateway.resilience.retry import run_attempts
 from gateway.results import namespace_uris, strip_hop_meta
 from gateway.routes import Route
 from gateway.translate import Parking, drive, is_input_required
@@ -119,19 +121,65 @@ class Dispatch:
         params: dict[str, Any],
         on_progress: ProgressFnT | None,
     ) -> dict[str, Any]:
-        timeout = backend.config.request_timeout
-        headers = _identity(backend, caller)
-        async with backend.lease(caller) as session:
-            log_level = getattr(caller, "log_level", "")
-            if session.modern and log_level:
-                # A 2026-07-28 backend logs only when a request opts in; speak for the client.
-                params.setdefault("_meta", {}).setdefault(mcp_types.LOG_LEVEL_META_KEY, log_level)
-            result = await session.request(
-                method, params, timeout=timeout, on_progress=on_progress, headers=headers
+        """One request under the backend's policies: concurrency cap, breaker, deadline, retries."""
+        tool = params.get("name") if method == "tools/call" else None
+        plan = backend.plan(method, tool if isinstance(tool, str) else None)
+        relayed = _Relayed(on_progress)
+        async with backend.gate.slot():
+            result = await run_attempts(
+                lambda timeout: self._attempt(backend, caller, method, params, relayed, timeout),
+                plan,
+                backend.gate,
+                answered=lambda: relayed.any or getattr(caller, "relayed", False),
             )
-            if is_input_required(result) and not caller.modern:
-                result = await drive(caller, session, method, params, result, timeout=timeout)
         return namespace_uris(strip_hop_meta(result), backend.namespace)
+
+    async def _attempt(
+        self,
+        backend: Backend,
+        caller: Caller,
+        method: str,
+        params: dict[str, Any],
+        relayed: _Relayed,
+        timeout: float,
+    ) -> dict[str, Any]:
+        backend.breaker.admit()
+        headers = _identity(backend, caller)
+        try:
+            async with backend.lease(caller) as session:
+                log_level = getattr(caller, "log_level", "")
+                if session.modern and log_level:
+                    # A 2026-07-28 backend logs only when a request opts in; speak for the client.
+                    params.setdefault("_meta", {}).setdefault(mcp_types.LOG_LEVEL_META_KEY, log_level)
+                result = await session.request(
+                    method, params, timeout=timeout, on_progress=relayed.progress, headers=headers
+                )
+                if is_input_required(result) and not caller.modern:
+                    result = await drive(caller, session, method, params, result, timeout=timeout)
+        except GatewayError as error:
+            if counts_as_failure(error):
+                backend.breaker.failure()
+            raise
+        except BaseException:
+            backend.breaker.release_probe()
+            raise
+        backend.breaker.success()
+        backend.record_success()
+        return result
+
+
+class _Relayed:
+    """Relays progress to the client and remembers that something of the answer reached it."""
+
+    def __init__(self, relay: ProgressFnT | None) -> None:
+        self._relay = relay
+        self.any = False
+        self.progress: ProgressFnT | None = self._progress if relay is not None else None
+
+    async def _progress(self, progress: float, total: float | None, message: str | None) -> None:
+        self.any = True
+        assert self._relay is not None
+        await self._relay(progress, total, message)
 
 
 def _identity(backend: Backend, caller: Caller) -> dict[str, str] | None:

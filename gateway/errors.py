@@ -6,6 +6,9 @@
     │   ├── BackendUnavailable      could not reach it (not started, refused, gone)
     │   ├── BackendSessionLost      the session died while a request was in flight
     │   ├── BackendTimeout          no answer within the deadline
+    │   ├── BackendRejected         it refused the request (HTTP 429/503), maybe with Retry-After
+    │   ├── BackendOverloaded       too many requests in flight to it; refused at once
+    │   ├── CircuitOpen             ejected after repeated failures; calls fail fast until it recovers
     │   └── BackendProtocolError    it answered something the gateway cannot relay
     ├── NotFound                    no such tool/prompt/resource in the caller's view
     └── RequestRejected             the request itself is refused (limits, policy)
@@ -85,6 +88,48 @@ class BackendTimeout(BackendError):
 
     code = BACKEND_TIMEOUT
     reason = "timeout"
+
+
+class BackendRejected(BackendError):
+    """The backend said no before doing anything (429/503); `retry_after` if it said when."""
+
+    code = BACKEND_UNAVAILABLE
+    reason = "rejected"
+
+    def __init__(self, backend: str, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(backend, message)
+        self.retry_after = retry_after
+
+    def data(self) -> dict[str, object] | None:
+        detail: dict[str, object] = {"backend": self.backend, "reason": self.reason}
+        if self.retry_after is not None:
+            detail["retry_after_seconds"] = round(self.retry_after, 3)
+        return detail
+
+
+class BackendOverloaded(BackendError):
+    """The gateway already has as many requests in flight to this backend as it allows."""
+
+    code = REQUEST_REJECTED
+    reason = "overloaded"
+
+
+class CircuitOpen(BackendError):
+    """The backend is ejected for a cooldown after repeated failures."""
+
+    code = BACKEND_UNAVAILABLE
+    reason = "circuit_open"
+
+    def __init__(self, backend: str, message: str, *, retry_after: float) -> None:
+        super().__init__(backend, message)
+        self.retry_after = retry_after
+
+    def data(self) -> dict[str, object] | None:
+        return {
+            "backend": self.backend,
+            "reason": self.reason,
+            "retry_after_seconds": round(self.retry_after, 3),
+        }
 
 
 class BackendProtocolError(BackendError):

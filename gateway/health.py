@@ -25,6 +25,8 @@ def readiness(gateway: Gateway) -> tuple[bool, dict[str, Any]]:
         listing = backend.listing
         entry: dict[str, Any] = {
             "state": backend.state,
+            "health": backend.health.verdict if backend.health is not None else "unchecked",
+            "circuit": backend.breaker.state,
             "kind": backend.link.kind,
             "optional": backend.config.optional,
             "sessions": len(backend.open_sessions()),
@@ -36,7 +38,7 @@ def readiness(gateway: Gateway) -> tuple[bool, dict[str, Any]]:
         if backend.last_error:
             entry["error"] = backend.last_error
         report[name] = entry
-        if backend.state != "ready" and not backend.config.optional:
+        if (backend.state != "ready" or not backend.healthy) and not backend.config.optional:
             ready = False
     return ready, report
 

@@ -36,6 +36,7 @@ from mcp.shared.memory import create_client_server_memory_streams
 from gateway.config import BackendConfig
 from gateway.egress import Egress
 from gateway.errors import ConfigError
+from gateway.resilience.observe import Observation, ObservingTransport
 
 Streams = tuple[Any, Any]
 """(read stream, write stream) as the SDK's transports yield them."""
@@ -59,6 +60,10 @@ class Link(ABC):
 
     async def check(self) -> None:  # noqa: B027 - only network links have an address to check
         """Raise `EgressError` if the backend's address is not allowed (checked per session)."""
+
+    def observed(self, attempt: str) -> Observation | None:
+        """What the transport saw of an attempt (HTTP links only)."""
+        return None
 
     @abstractmethod
     def connect(self) -> AbstractAsyncContextManager[Streams]:
@@ -89,16 +94,29 @@ def backend_headers(config: BackendConfig) -> dict[str, str]:
     return headers
 
 
-def backend_http_client(config: BackendConfig, *, pool_size: int) -> httpx2.AsyncClient:
+def backend_http_client(
+    config: BackendConfig, *, pool_size: int, transport: ObservingTransport
+) -> httpx2.AsyncClient:
     """The HTTP client for one backend: its credentials, finite timeouts, no redirects."""
-    headers = backend_headers(config)
     return httpx2.AsyncClient(
-        headers=headers,
-        verify=shared_ssl_context(),
+        headers=backend_headers(config),
+        transport=transport,
         follow_redirects=False,
         timeout=httpx2.Timeout(config.request_timeout, connect=config.connect_timeout),
-        limits=httpx2.Limits(max_connections=max(pool_size * 2, 10), max_keepalive_connections=pool_size * 2),
         trust_env=False,
+    )
+
+
+def observing_transport(pool_size: int) -> ObservingTransport:
+    """A pooled keep-alive transport that records what happens to each attempt."""
+    return ObservingTransport(
+        httpx2.AsyncHTTPTransport(
+            verify=shared_ssl_context(),
+            limits=httpx2.Limits(
+                max_connections=max(pool_size * 2, 10), max_keepalive_connections=pool_size * 2
+            ),
+            trust_env=False,
+        )
     )
 
 
@@ -111,11 +129,15 @@ class HttpLink(Link):
         super().__init__(name, config)
         self._egress = egress
         self._client: httpx2.AsyncClient | None = None
+        self.transport = observing_transport(config.pool_size)
 
     async def start(self, stack: AsyncExitStack) -> None:
         self._client = await stack.enter_async_context(
-            backend_http_client(self.config, pool_size=self.config.pool_size)
+            backend_http_client(self.config, pool_size=self.config.pool_size, transport=self.transport)
         )
+
+    def observed(self, attempt: str) -> Observation | None:
+        return self.transport.take(attempt)
 
     async def check(self) -> None:
         await _check_egress(self._egress, self.config)

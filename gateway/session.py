@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import secrets
 from collections.abc import Awaitable, Callable, Mapping
 from contextlib import AsyncExitStack
 from typing import Any
@@ -33,8 +34,10 @@ from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from gateway.caller import Caller
 from gateway.config.model import ProtocolMode
-from gateway.errors import BackendSessionLost, BackendTimeout, BackendUnavailable
+from gateway.errors import BackendRejected, BackendSessionLost, BackendTimeout, BackendUnavailable
 from gateway.links import Link
+from gateway.resilience.observe import ATTEMPT_HEADER
+from gateway.resilience.phases import Phase
 from gateway.tasks import TaskHost
 
 logger = logging.getLogger("gateway.session")
@@ -270,11 +273,19 @@ class BackendSession:
         session._stamp(data, opts)  # type: ignore[arg-type]  # era headers and _meta, as the SDK does
         if on_progress is not None:
             opts["on_progress"] = on_progress
+        attempt = secrets.token_hex(8)
+        extra = opts.setdefault("headers", {})
+        extra[ATTEMPT_HEADER] = attempt
         if headers:
-            opts.setdefault("headers", {}).update(headers)
+            extra.update(headers)
         try:
             return await session._dispatcher.send_raw_request(method, data.get("params"), opts)  # type: ignore[arg-type]
         except MCPError as error:
+            self._raise_observed(attempt)
+            if error.code == mcp_types.INVALID_REQUEST and error.error.message == "Session terminated":
+                # The backend restarted and forgot this session: the request was refused unrun.
+                self._mark_lost()
+                raise BackendUnavailable(self.backend, "the backend no longer knows this session") from None
             if error.code == mcp_types.CONNECTION_CLOSED or self._lost:
                 self._mark_lost()
                 raise BackendSessionLost(self.backend, "the session closed before it answered") from None
@@ -282,8 +293,24 @@ class BackendSession:
                 raise BackendTimeout(self.backend, f"no answer to {method} within {timeout:g}s") from None
             raise
         except TRANSPORT_ERRORS as error:
+            self._raise_observed(attempt)
             self._mark_lost()
             raise BackendSessionLost(self.backend, _describe_failure(error)) from None
+
+    def _raise_observed(self, attempt: str) -> None:
+        """Raise the failure the HTTP transport saw for this attempt, if it saw one."""
+        seen = self._link.observed(attempt)
+        if seen is None:
+            return
+        if seen.phase is Phase.NOT_SENT:
+            self._mark_lost()
+            raise BackendUnavailable(self.backend, f"not sent ({seen.detail})")
+        if seen.phase is Phase.REFUSED:
+            after = f", retry after {seen.retry_after:g}s" if seen.retry_after is not None else ""
+            raise BackendRejected(
+                self.backend, f"refused the request ({seen.detail}{after})", retry_after=seen.retry_after
+            )
+        raise BackendSessionLost(self.backend, f"no usable answer ({seen.detail})")
 
     async def notify(self, method: str, params: Mapping[str, Any] | None) -> None:
         """Send a notification to the backend (best effort)."""

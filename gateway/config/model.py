@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, field_validator, model_validator
 
 from gateway.config.model_base import Frozen
+from gateway.config.resilience import CircuitBreaker, HealthCheck, RetryPolicy
 from gateway.config.security import (
     AuditConfig,
     AuthConfig,
@@ -24,7 +25,7 @@ from gateway.config.security import (
     RateLimits,
     ViewConfig,
 )
-from gateway.config.types import Glob, Name, PositiveDuration
+from gateway.config.types import Duration, Glob, Name, PositiveDuration
 from gateway.egress import Egress, EgressError
 
 DEFAULT_CONNECT_TIMEOUT = 10.0
@@ -103,7 +104,25 @@ class BackendConfig(Frozen):
     connect_timeout: PositiveDuration = DEFAULT_CONNECT_TIMEOUT
     """Longest wait to open a backend session (spawn + handshake)."""
     request_timeout: PositiveDuration = DEFAULT_REQUEST_TIMEOUT
-    """Longest wait for one backend answer; on expiry the request is cancelled at the backend."""
+    """Longest wait for one try; on expiry the request is cancelled at the backend."""
+    deadline: PositiveDuration | None = None
+    """Longest wait for a request, all tries and backoff included (default: `request_timeout`)."""
+    tool_timeouts: dict[str, PositiveDuration] = {}
+    """Tool name glob → its own per-try timeout (and deadline, if shorter)."""
+    retry: RetryPolicy = RetryPolicy()
+    """When to try again (off for anything that may have run, unless made safe)."""
+    idempotent_tools: tuple[Glob, ...] = ()
+    """Backend tool names that are safe to run twice (so they may be retried)."""
+    trust_annotations: bool = False
+    """Count the backend's own readOnlyHint / idempotentHint as safe-to-retry."""
+    circuit_breaker: CircuitBreaker = CircuitBreaker()
+    """Ejection after repeated failures."""
+    max_concurrent: Annotated[int, Field(ge=1)] = 256
+    """Requests in flight to this backend at once; more are refused at once, not queued."""
+    health: HealthCheck | None = HealthCheck()
+    """Active health checks (`null` turns them off)."""
+    unavailable_grace: Duration = 30.0
+    """How long a backend that went down keeps its tools listed (calls fail fast meanwhile)."""
     optional: bool = False
     """An optional backend that is down does not make the gateway unready."""
 
@@ -140,6 +159,11 @@ class BackendConfig(Frozen):
             raise ValueError(
                 "`headers`, `bearer_token` and `forward_identity` apply only to HTTP backends (`url`)"
             )
+        if self.deadline is not None and self.deadline < self.request_timeout:
+            raise ValueError(
+                f"request_timeout ({self.request_timeout:g}s) is longer than deadline ({self.deadline:g}s); "
+                "a try cannot outlast the whole request"
+            )
         if self.bearer_token is not None and any(k.lower() == "authorization" for k in self.headers):
             raise ValueError(
                 "give the backend's credentials as `bearer_token` or an Authorization header, not both"
@@ -155,6 +179,11 @@ class BackendConfig(Frozen):
             return "module"
         assert self.url is not None
         return "sse" if urlsplit(self.url).path.rstrip("/").endswith("/sse") else "http"
+
+    @property
+    def overall_deadline(self) -> float:
+        """The resolved deadline of one request, tries included."""
+        return self.deadline if self.deadline is not None else self.request_timeout
 
     @property
     def pool_size(self) -> int:

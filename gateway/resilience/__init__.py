@@ -1,0 +1,1 @@
+"""Resilience: what the gateway does when a backend fails (phases, retries, breaker, health)."""
