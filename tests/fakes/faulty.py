@@ -1,0 +1,210 @@
+"""A fault-injecting MCP backend over HTTP, with per-tool counters (RELIABILITY.md §5).
+
+    python -m tests.fakes.faulty --port 8400 [--mode legacy]
+
+Control (plain HTTP beside `/mcp`):
+    POST /_faults   {"target": "work" | "method:tools/list" | "*", "mode": ..., "times": 1,
+                     "retry_after": 1, "delay_ms": 2000}
+    GET  /_counters {"executions": {tool: n}, "received": {target: n}}
+    POST /_reset
+
+Modes, applied to the next `times` matching POSTs to /mcp:
+- `503`: answer 503 (+ Retry-After) without running anything;
+- `drop`: run the request, then break the connection instead of answering (it ran; outcome unknown);
+- `drop_mid`: pass the first part of the answer (e.g. a progress event), then break the connection;
+- `delay`: wait `delay_ms` before handling the request;
+- `crash`: exit the process at once on receipt (nothing runs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from collections import Counter
+from typing import Any
+
+import anyio
+import uvicorn
+from fastmcp import Context, FastMCP
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Mount, Route
+
+mcp: FastMCP = FastMCP("faulty")
+EXECUTIONS: Counter[str] = Counter()
+RECEIVED: Counter[str] = Counter()
+FAULTS: list[dict[str, Any]] = []
+
+
+@mcp.tool
+def work(tag: str = "") -> str:
+    """A tool with a side effect (counted)."""
+    EXECUTIONS["work"] += 1
+    return f"done {tag}"
+
+
+@mcp.tool
+def idem(tag: str = "") -> str:
+    """The same, but the operator may declare it idempotent."""
+    EXECUTIONS["idem"] += 1
+    return f"done {tag}"
+
+
+@mcp.tool(annotations={"readOnlyHint": True})
+def ro(tag: str = "") -> str:
+    """Claims to be read-only (a hint the gateway trusts only when told to)."""
+    EXECUTIONS["ro"] += 1
+    return f"read {tag}"
+
+
+@mcp.tool
+def fail() -> str:
+    """Always an error result."""
+    EXECUTIONS["fail"] += 1
+    raise ValueError("failed on purpose")
+
+
+@mcp.tool
+async def slow(ms: int = 1000) -> str:
+    """Sleeps `ms` milliseconds."""
+    EXECUTIONS["slow"] += 1
+    await anyio.sleep(ms / 1000)
+    return "slept"
+
+
+@mcp.tool
+async def long(steps: int, ctx: Context) -> str:
+    """Reports progress each step (50 ms apart)."""
+    EXECUTIONS["long"] += 1
+    for step in range(steps):
+        await ctx.report_progress(step + 1, steps)
+        await anyio.sleep(0.05)
+    return "long done"
+
+
+def _target(body: bytes) -> list[str]:
+    try:
+        message = json.loads(body)
+    except ValueError:
+        return []
+    if not isinstance(message, dict) or "method" not in message:
+        return []
+    method = str(message["method"])
+    names = [f"method:{method}"]
+    if method == "tools/call":
+        names.append(str((message.get("params") or {}).get("name")))
+    return names
+
+
+def _take_fault(targets: list[str]) -> dict[str, Any] | None:
+    for fault in FAULTS:
+        if fault["target"] == "*" or fault["target"] in targets:
+            fault["times"] -= 1
+            if fault["times"] <= 0:
+                FAULTS.remove(fault)
+            return fault
+    return None
+
+
+class Faults:
+    """ASGI middleware injecting the configured faults into /mcp POSTs."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST" or not scope["path"].startswith("/mcp"):
+            await self.app(scope, receive, send)
+            return
+        chunks = []
+        while True:
+            message = await receive()
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body"):
+                break
+        body = b"".join(chunks)
+        targets = _target(body)
+        for target in targets:
+            RECEIVED[target] += 1
+        fault = _take_fault(targets)
+        replayed = False
+
+        async def replay() -> Any:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        mode = fault["mode"] if fault else None
+        if mode == "crash":
+            os._exit(3)
+        if mode == "503":
+            headers = [(b"content-length", b"0")]
+            if fault and fault.get("retry_after") is not None:
+                headers.append((b"retry-after", str(fault["retry_after"]).encode()))
+            await send({"type": "http.response.start", "status": 503, "headers": headers})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        if mode == "delay" and fault:
+            await anyio.sleep(fault.get("delay_ms", 1000) / 1000)
+        if mode in ("drop", "drop_mid"):
+            passed = 0
+
+            async def breaking_send(message: Any) -> None:
+                # Headers go out; the answer does not (drop), or only its first part (drop_mid);
+                # then the connection breaks, so the client cannot know whether the call ran.
+                nonlocal passed
+                if message["type"] == "http.response.start":
+                    await send(message)
+                    return
+                if mode == "drop_mid" and passed < 1 and message.get("body"):
+                    passed += 1
+                    await send({**message, "more_body": True})
+                    return
+                if not message.get("more_body"):
+                    raise ConnectionAbortedError("dropped on purpose")
+
+            await self.app(scope, replay, breaking_send)
+            return
+        await self.app(scope, replay, send)
+
+
+async def set_fault(request: Request) -> JSONResponse:
+    fault = await request.json()
+    fault.setdefault("times", 1)
+    FAULTS.append(fault)
+    return JSONResponse({"faults": len(FAULTS)})
+
+
+async def counters(request: Request) -> JSONResponse:
+    return JSONResponse({"executions": dict(EXECUTIONS), "received": dict(RECEIVED)})
+
+
+async def reset(request: Request) -> JSONResponse:
+    EXECUTIONS.clear()
+    RECEIVED.clear()
+    FAULTS.clear()
+    return JSONResponse({"ok": True})
+
+
+def build_app() -> Starlette:
+    inner = mcp.http_app(path="/mcp", host_origin_protection=False)
+    return Starlette(
+        routes=[
+            Route("/_faults", set_fault, methods=["POST"]),
+            Route("/_counters", counters, methods=["GET"]),
+            Route("/_reset", reset, methods=["POST"]),
+            Mount("/", app=Faults(inner)),
+        ],
+        lifespan=inner.lifespan,
+    )
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, required=True)
+    args = parser.parse_args()
+    uvicorn.run(build_app(), host="127.0.0.1", port=args.port, log_level="warning")
