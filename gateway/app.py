@@ -70,6 +70,12 @@ class Gateway:
         self.sessions.on_close(self.subscriptions.drop)
         self._personal: dict[str, tuple[Any, RouteIndex]] = {}
         self.has_local_components = False
+        self.draining = False
+        """Shutting down: new calls are refused while those in flight finish."""
+        self.in_flight = 0
+        """Calls being forwarded right now."""
+        self.drained = anyio.Event()
+        """Set when, while draining, the last call in flight has finished."""
         self.views = Views(self.config.views, tool_scopes=self.config.tool_scopes)
         self.limiter = RateLimiter(
             self.config.rate_limits, backends={n: b.rate_limit for n, b in self.config.backends.items()}

@@ -56,6 +56,7 @@ class Dispatch:
         backend = gateway.backends[route.backend]
         started = time.perf_counter()
         outcome, reason = "ok", None
+        gateway.in_flight += 1
         try:
             if method in CALL_METHODS:
                 check_request(raw, gateway.config.limits)
@@ -79,6 +80,9 @@ class Dispatch:
             outcome, reason = "error", error.error.message
             raise
         finally:
+            gateway.in_flight -= 1
+            if gateway.draining and gateway.in_flight == 0:
+                gateway.drained.set()
             if method == "tools/call" and gateway.audit.enabled:
                 gateway.audit.write(
                     principal=caller.principal.name,

@@ -10,9 +10,14 @@ need no credentials). stdio is a local, trusted front: it is not authenticated.
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from types import FrameType
 from typing import Literal
 
+import anyio
 import uvicorn
+from sse_starlette.sse import AppStatus
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
@@ -21,6 +26,8 @@ from gateway.app import Gateway
 from gateway.auth import build_auth
 from gateway.health import install_health_routes
 from gateway.policies.http_guard import HttpGuard
+
+logger = logging.getLogger("gateway.front")
 
 Transport = Literal["http", "sse", "stdio"]
 MCP_PATH = "/mcp"
@@ -44,7 +51,7 @@ def http_app(gateway: Gateway, *, transport: Literal["http", "sse"], host: str, 
     gateway.server.auth = build_auth(config.auth, base_url=f"http://{host}:{port}")
     path = MCP_PATH if transport == "http" else SSE_PATH
     cors = config.http.cors
-    middleware = [Middleware(HttpGuard, limits=config.limits, path=path)]
+    middleware = [Middleware(HttpGuard, limits=config.limits, path=path, draining=lambda: gateway.draining)]
     if cors.allow_origins:
         middleware.insert(
             0,
@@ -67,8 +74,39 @@ def http_app(gateway: Gateway, *, transport: Literal["http", "sse"], host: str, 
     )
 
 
+class DrainingServer(uvicorn.Server):
+    """uvicorn, with a drain before it stops: on SIGTERM/SIGINT the gateway refuses new calls
+    (503), lets the calls in flight finish (up to `drain_timeout`), then shuts down. A second
+    signal stops at once."""
+
+    def __init__(self, config: uvicorn.Config, gateway: Gateway) -> None:
+        super().__init__(config)
+        self._gateway = gateway
+        self._draining = False
+        # Streams are ended by the drain below, not the moment a signal arrives.
+        AppStatus.disable_automatic_graceful_drain()  # type: ignore[no-untyped-call]
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        if self._draining:
+            AppStatus.should_exit = True
+            super().handle_exit(sig, frame)
+            return
+        self._draining = True
+        self._gateway.draining = True
+        self._drain_task = asyncio.get_event_loop().create_task(self._drain())
+
+    async def _drain(self) -> None:
+        if self._gateway.in_flight:
+            with anyio.move_on_after(self._gateway.config.gateway.drain_timeout):
+                await self._gateway.drained.wait()
+        if self._gateway.in_flight:
+            logger.warning("drain timeout: %d calls still in flight are cut off", self._gateway.in_flight)
+        AppStatus.should_exit = True
+        self.should_exit = True
+
+
 async def serve(gateway: Gateway, *, transport: Transport, host: str, port: int, log_level: str) -> None:
-    """Serve until interrupted."""
+    """Serve until interrupted (HTTP and SSE drain calls in flight first)."""
     if transport == "stdio":
         await gateway.server.run_stdio_async(show_banner=False, log_level=log_level)
         return
@@ -79,8 +117,8 @@ async def serve(gateway: Gateway, *, transport: Transport, host: str, port: int,
         port=port,
         log_level=log_level,
         lifespan="on",
-        timeout_graceful_shutdown=5,
+        timeout_graceful_shutdown=2,
         server_header=False,
         access_log=False,
     )
-    await uvicorn.Server(config).serve()
+    await DrainingServer(config, gateway).serve()

@@ -202,6 +202,8 @@ class GatewaySection(Frozen):
     """Instructions for clients; default: a summary of the mounted backends."""
     list_page_size: int | None = Field(default=None, ge=1)
     """Page size of tools/prompts/resources lists (opaque cursors); default: one page."""
+    drain_timeout: PositiveDuration = 10.0
+    """On shutdown, how long calls in flight may take to finish before they are cut off."""
 
 
 class HttpFront(Frozen):

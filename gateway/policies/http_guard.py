@@ -4,6 +4,7 @@
 - more than one `Origin` header, or `Origin: null`: 403 (the DNS-rebinding guard checks the rest);
 - a body over `max_request_bytes`: 413, before reading it when `Content-Length` says so;
 - a body that is not JSON, nests deeper than `max_json_depth`, or is a JSON-RPC batch: 400;
+- while the gateway drains for shutdown, new requests get 503 with Retry-After;
 - a handshake-era session may only be used by the principal that opened it: another
   principal presenting its `Mcp-Session-Id` gets 404, as for an unknown session.
 """
@@ -34,10 +35,13 @@ MAX_SESSIONS_TRACKED = 100_000
 class HttpGuard:
     """ASGI middleware enforcing the checks above on the MCP endpoint."""
 
-    def __init__(self, app: ASGIApp, *, limits: Limits, path: str) -> None:
+    def __init__(
+        self, app: ASGIApp, *, limits: Limits, path: str, draining: Callable[[], bool] = lambda: False
+    ) -> None:
         self.app = app
         self.limits = limits
         self.path = path
+        self._draining = draining
         self._owners: OrderedDict[str, str] = OrderedDict()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -45,6 +49,11 @@ class HttpGuard:
             await self.app(scope, receive, send)
             return
         headers = [(k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in scope.get("headers", [])]
+        if self._draining() and scope.get("method") == "POST":
+            await _reply(
+                send, 503, "the gateway is shutting down", {"retry-after": "1", "connection": "close"}
+            )
+            return
         problem = self._check_request(scope, headers)
         if problem is not None:
             await _reply(send, *problem)

@@ -7,6 +7,7 @@ what happened (keyed by an `x-gateway-attempt` header that it removes before sen
 
 - connect failures (refused, connect timeout, no pooled connection free): nothing was sent;
 - 429 / 503: the backend refused, with its `Retry-After` in seconds if any;
+- 404 on a request in a session: the backend forgot the session (it restarted); nothing ran;
 - 502 / 504, or a connection broken mid-exchange: it may have run.
 """
 
@@ -55,7 +56,10 @@ class ObservingTransport(httpx2.AsyncBaseTransport):
             self._note(attempt, Observation(Phase.MAYBE_RAN, detail=type(error).__name__))
             raise
         status = response.status_code
-        if status in (429, 503):
+        if status == 404 and "mcp-session-id" in request.headers:
+            # The backend no longer knows this session (it restarted): the request did not run.
+            self._note(attempt, Observation(Phase.NOT_SENT, status, detail="session unknown to the backend"))
+        elif status in (429, 503):
             retry_after = _retry_after(response.headers.get("retry-after"))
             self._note(attempt, Observation(Phase.REFUSED, status, retry_after, f"HTTP {status}"))
         elif status in (502, 504):

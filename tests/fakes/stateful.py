@@ -62,7 +62,11 @@ def crash() -> str:
 
 @mcp.tool
 async def wait_for_cancel(seconds: float, tag: str) -> str:
-    """Sleep; if cancelled first, remember `tag`."""
+    """Sleep; if cancelled first, remember `tag`. Touches $STATEFUL_MARKER when it starts."""
+    marker = os.environ.get("STATEFUL_MARKER")
+    if marker:
+        with open(marker, "w") as started:  # noqa: ASYNC230 - a tiny test-only write
+            started.write(tag)
     try:
         await anyio.sleep(seconds)
     except anyio.get_cancelled_exc_class():
