@@ -10,6 +10,7 @@ from __future__ import annotations
 import fnmatch
 import logging
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from dataclasses import replace
@@ -82,6 +83,8 @@ class Backend:
         self._events: EventChannel | None = None
         self._refresh_pending: set[str] = set()
         self.breaker = Breaker(name, config.circuit_breaker)
+        self.stats: Counter[str] = Counter(requests=0, retries=0, errors=0)
+        """Requests forwarded, retries made, requests that failed at the gateway."""
         self.hidden = False
         """Down longer than `unavailable_grace`: its tools are taken out of the lists."""
         self.last_success = 0.0
@@ -192,6 +195,10 @@ class Backend:
     def speaks_modern(self) -> bool:
         """Whether sessions to this backend negotiate 2026-07-28 (so it never pushes requests)."""
         return self.protocol_version in MODERN_PROTOCOL_VERSIONS
+
+    def count_retry(self) -> None:
+        """One more retry was made."""
+        self.stats["retries"] += 1
 
     def record_success(self) -> None:
         """A real request succeeded (it counts as a passing health probe)."""

@@ -57,6 +57,7 @@ class Dispatch:
         started = time.perf_counter()
         outcome, reason = "ok", None
         gateway.in_flight += 1
+        backend.stats["requests"] += 1
         try:
             if method in CALL_METHODS:
                 check_request(raw, gateway.config.limits)
@@ -75,6 +76,7 @@ class Dispatch:
             raise to_mcp_error(error) from None
         except GatewayError as error:
             outcome, reason = "error", error.message
+            backend.stats["errors"] += 1
             raise to_mcp_error(error) from None
         except MCPError as error:
             outcome, reason = "error", error.error.message
@@ -135,6 +137,7 @@ class Dispatch:
                 plan,
                 backend.gate,
                 answered=lambda: relayed.any or getattr(caller, "relayed", False),
+                on_retry=backend.count_retry,
             )
         return namespace_uris(strip_hop_meta(result), backend.namespace)
 

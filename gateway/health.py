@@ -30,6 +30,7 @@ def readiness(gateway: Gateway) -> tuple[bool, dict[str, Any]]:
             "kind": backend.link.kind,
             "optional": backend.config.optional,
             "sessions": len(backend.open_sessions()),
+            "stats": dict(backend.stats),
         }
         if listing is not None:
             entry["tools"] = len(listing.tools)

@@ -87,6 +87,7 @@ async def run_attempts(
     gate: BackendGate,
     *,
     answered: Callable[[], bool] = lambda: False,
+    on_retry: Callable[[], None] = lambda: None,
     clock: Clock = time.monotonic,
     sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
 ) -> T:
@@ -103,7 +104,8 @@ async def run_attempts(
         if phase is Phase.NOT_SENT:
             counts[Phase.NOT_SENT] += 1
             return counts[Phase.NOT_SENT] <= plan.policy.connect_retries
-        if phase in (Phase.MAYBE_RAN, Phase.REFUSED) and plan.safe and not answered():
+        refused_unrun = phase is Phase.REFUSED and plan.policy.rejected_means_not_run
+        if phase in (Phase.MAYBE_RAN, Phase.REFUSED) and (plan.safe or refused_unrun) and not answered():
             counts[Phase.MAYBE_RAN] += 1
             return counts[Phase.MAYBE_RAN] < plan.policy.attempts
         return False
@@ -139,6 +141,7 @@ async def run_attempts(
                     if not gate.take_retry():
                         raise _GiveUp(last_error)
                     retrying = True
+                    on_retry()
                 left = ends - clock()
                 if left <= 0:
                     raise _GiveUp(last_error)

@@ -14,6 +14,10 @@ Modes, applied to the next `times` matching POSTs to /mcp:
 - `drop_mid`: pass the first part of the answer (e.g. a progress event), then break the connection;
 - `delay`: wait `delay_ms` before handling the request;
 - `crash`: exit the process at once on receipt (nothing runs).
+
+Chaos (for bench/chaos.py): `POST /_chaos {"delay_p": 0.1, "delay_ms": 2000, "p503": 0.1}` applies
+random delays and 503s to every `tools/call`. With `FAULTY_LEDGER=path`, every execution of `work`
+appends its tag to that file, so a count survives the process being killed.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 from collections import Counter
 from typing import Any
 
@@ -38,10 +43,17 @@ RECEIVED: Counter[str] = Counter()
 FAULTS: list[dict[str, Any]] = []
 
 
+LEDGER = os.environ.get("FAULTY_LEDGER")
+CHAOS: dict[str, float] = {}
+
+
 @mcp.tool
 def work(tag: str = "") -> str:
-    """A tool with a side effect (counted)."""
+    """A tool with a side effect (counted; recorded in the ledger if there is one)."""
     EXECUTIONS["work"] += 1
+    if LEDGER:
+        with open(LEDGER, "a") as ledger:
+            ledger.write(tag + "\n")
     return f"done {tag}"
 
 
@@ -98,6 +110,17 @@ def _target(body: bytes) -> list[str]:
     return names
 
 
+def _chaos(targets: list[str]) -> dict[str, Any] | None:
+    if not CHAOS or "method:tools/call" not in targets:
+        return None
+    draw = random.random()  # noqa: S311 - fault injection, not security
+    if draw < CHAOS.get("p503", 0.0):
+        return {"mode": "503", "retry_after": 0}
+    if draw < CHAOS.get("p503", 0.0) + CHAOS.get("delay_p", 0.0):
+        return {"mode": "delay", "delay_ms": CHAOS.get("delay_ms", 2000)}
+    return None
+
+
 def _take_fault(targets: list[str]) -> dict[str, Any] | None:
     for fault in FAULTS:
         if fault["target"] == "*" or fault["target"] in targets:
@@ -128,7 +151,7 @@ class Faults:
         targets = _target(body)
         for target in targets:
             RECEIVED[target] += 1
-        fault = _take_fault(targets)
+        fault = _take_fault(targets) or _chaos(targets)
         replayed = False
 
         async def replay() -> Any:
@@ -179,6 +202,12 @@ async def set_fault(request: Request) -> JSONResponse:
     return JSONResponse({"faults": len(FAULTS)})
 
 
+async def set_chaos(request: Request) -> JSONResponse:
+    CHAOS.clear()
+    CHAOS.update(await request.json())
+    return JSONResponse(CHAOS)
+
+
 async def counters(request: Request) -> JSONResponse:
     return JSONResponse({"executions": dict(EXECUTIONS), "received": dict(RECEIVED)})
 
@@ -187,6 +216,7 @@ async def reset(request: Request) -> JSONResponse:
     EXECUTIONS.clear()
     RECEIVED.clear()
     FAULTS.clear()
+    CHAOS.clear()
     return JSONResponse({"ok": True})
 
 
@@ -196,6 +226,7 @@ def build_app() -> Starlette:
         routes=[
             Route("/_faults", set_fault, methods=["POST"]),
             Route("/_counters", counters, methods=["GET"]),
+            Route("/_chaos", set_chaos, methods=["POST"]),
             Route("/_reset", reset, methods=["POST"]),
             Mount("/", app=Faults(inner)),
         ],
