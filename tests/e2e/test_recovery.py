@@ -69,7 +69,7 @@ backends:
     module: tests.fakes.echo
 """
     )
-    backend = start_backend(backend_port, tmp_path / "backend-1.log")
+    state: dict[str, Any] = {"backend": start_backend(backend_port, tmp_path / "backend-1.log")}
     try:
         with running(
             gateway_command(config, "run", "--port", str(gateway_port)),
@@ -77,15 +77,12 @@ backends:
             ready_url=f"http://127.0.0.1:{gateway_port}/readyz",
             expect_status=200,
         ) as gateway:
-            yield {
-                "url": f"http://127.0.0.1:{gateway_port}/mcp",
-                "port": backend_port,
-                "backend": backend,
-                "gateway": gateway,
-                "tmp": tmp_path,
-            }
+            state.update(
+                url=f"http://127.0.0.1:{gateway_port}/mcp", port=backend_port, gateway=gateway, tmp=tmp_path
+            )
+            yield state
     finally:
-        backend.stop()
+        state["backend"].stop()  # the one running now: tests replace it when they restart it
 
 
 def test_a_backend_that_dies_leaves_after_the_grace_period_and_returns_when_it_comes_back(

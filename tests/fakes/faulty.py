@@ -113,7 +113,7 @@ def _target(body: bytes) -> list[str]:
 def _chaos(targets: list[str]) -> dict[str, Any] | None:
     if not CHAOS or "method:tools/call" not in targets:
         return None
-    draw = random.random()  # noqa: S311 - fault injection, not security
+    draw = random.random()  # fault injection, not security
     if draw < CHAOS.get("p503", 0.0):
         return {"mode": "503", "retry_after": 0}
     if draw < CHAOS.get("p503", 0.0) + CHAOS.get("delay_p", 0.0):

@@ -249,3 +249,31 @@ async def test_a_dead_backend_does_not_take_the_others_down(tmp_path: Path) -> N
         assert "e_echo" in names and not any(n.startswith("dead_") for n in names)
         assert (await client.call_tool("e_echo", {"text": "alive"})).data == "alive"
         assert gateway.backends["dead"].state == "failed"
+
+
+@pytest.mark.asyncio
+class TestDeadlines:
+    @pytest.mark.policy("    tool_timeouts: {slow: 300ms}\n")
+    async def test_a_tool_can_have_its_own_timeout(self, client: Any) -> None:
+        started = time.monotonic()
+        with pytest.raises(MCPError) as caught:
+            await client.call_tool("f_slow", {"ms": 3000})
+        assert time.monotonic() - started < 1.5
+        assert caught.value.error.data == {"backend": "f", "reason": "timeout"}
+
+    @pytest.mark.policy("    idempotent_tools: [slow]\n    retry: {attempts: 3}\n")
+    async def test_a_cancelled_call_is_cancelled_at_the_backend_and_not_tried_again(
+        self, client: Any
+    ) -> None:
+        """Item 14."""
+        with pytest.raises(MCPError):
+            await client.call_tool("f_slow", {"ms": 3000}, timeout=0.3)
+        assert received("slow") == 1
+        assert client.gateway.backends["f"].stats["retries"] == 0
+
+
+def test_defaults_are_finite() -> None:
+    """Item 20: a backend that never answers cannot pin a worker."""
+    backend = gateway_for().config.backends["f"]
+    assert backend.connect_timeout == 10 and backend.request_timeout == 60 and backend.overall_deadline == 60
+    assert backend.retry.attempts == 1, "no retries of work that may have run unless asked"
