@@ -13,6 +13,7 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+import anyio
 import mcp_types
 from mcp.shared.dispatcher import ProgressFnT
 from mcp.shared.exceptions import MCPError
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
     from gateway.backend import Backend
 
 CALL_METHODS = frozenset({"tools/call", "prompts/get", "resources/read"})
+_SETTLE_LIMIT = 5.0  # seconds a result waits for progress relays still being written
 
 
 class Dispatch:
@@ -139,6 +141,7 @@ class Dispatch:
                 answered=lambda: relayed.any or getattr(caller, "relayed", False),
                 on_retry=backend.count_retry,
             )
+        await relayed.settled()
         return namespace_uris(strip_hop_meta(result), backend.namespace)
 
     async def _attempt(
@@ -176,17 +179,37 @@ class Dispatch:
 
 
 class _Relayed:
-    """Relays progress to the client and remembers that something of the answer reached it."""
+    """Relays progress to the client and remembers that something of the answer reached it.
+
+    The SDK runs each progress callback in a task of its own, so a backend's answer can
+    overtake the progress that preceded it on the wire. `settled()` waits for relays already
+    under way, so the client sees progress before the result, as the backend sent it.
+    """
 
     def __init__(self, relay: ProgressFnT | None) -> None:
         self._relay = relay
         self.any = False
+        self._busy = 0
+        self._idle: anyio.Event | None = None
         self.progress: ProgressFnT | None = self._progress if relay is not None else None
 
     async def _progress(self, progress: float, total: float | None, message: str | None) -> None:
         self.any = True
         assert self._relay is not None
-        await self._relay(progress, total, message)
+        self._busy += 1
+        try:
+            await self._relay(progress, total, message)
+        finally:
+            self._busy -= 1
+            if self._busy == 0 and self._idle is not None:
+                self._idle.set()
+
+    async def settled(self) -> None:
+        """Return once every progress relay that has started has been delivered."""
+        if self._busy:
+            self._idle = anyio.Event()
+            with anyio.move_on_after(_SETTLE_LIMIT):
+                await self._idle.wait()
 
 
 def _identity(backend: Backend, caller: Caller) -> dict[str, str] | None:
