@@ -218,9 +218,9 @@ class Gateway:
     async def _on_health(self, backend: Backend, verdict: str) -> None:
         """A backend went down for good (its tools leave the lists) or came back (they return)."""
         if verdict in ("hidden", "healthy"):
-            before = self.generation
+            before = self.index
             self.rebuild_index()
-            if self.generation != before:
+            if self.index != before:  # a first healthy verdict changes nothing clients saw
                 self.notifier.list_changed(KINDS)
 
     async def _on_resource_updated(self, backend: Backend, session: BackendSession, uri: str) -> None:
