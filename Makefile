@@ -8,12 +8,12 @@ STAMP  := $(VENV)/.installed
 NODE_DIR := tests/node
 NODE_STAMP := $(NODE_DIR)/node_modules/.installed
 
-.PHONY: run test quick lint schema bench clean setup node
+.PHONY: run test quick lint schema bench bench-quick clean setup node redis-server
 
 run: $(STAMP)
 	$(BIN)/gateway run
 
-test: $(STAMP) $(NODE_STAMP)
+test: $(STAMP) $(NODE_STAMP) redis-server
 	$(BIN)/pytest -q
 
 quick: $(STAMP)
@@ -23,6 +23,14 @@ lint: $(STAMP)
 	$(BIN)/ruff check gateway backends tests bench
 	$(BIN)/ruff format --check gateway backends tests bench
 	$(BIN)/mypy
+
+# The benchmark suite (bench/suite.py): our gateway vs a direct call vs FastMCP's stock proxy,
+# same run; writes bench/results/latest.md. `make bench-quick` only proves it runs.
+bench: $(STAMP)
+	$(BIN)/python -m bench.suite
+
+bench-quick: $(STAMP)
+	$(BIN)/python -m bench.suite --quick
 
 schema: $(STAMP)
 	$(BIN)/gateway schema --output gateway.schema.json
@@ -42,6 +50,12 @@ $(NODE_STAMP): $(NODE_DIR)/package.json
 	touch $(NODE_STAMP)
 
 node: $(NODE_STAMP)
+
+# The Redis rate-limit and replica tests start a real redis-server (Debian's package).
+redis-server:
+	@command -v redis-server >/dev/null || { \
+	    SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \
+	    $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq --no-install-recommends redis-server; }
 
 clean:
 	rm -rf $(VENV) $(NODE_DIR)/node_modules .pytest_cache .mypy_cache .ruff_cache

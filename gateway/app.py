@@ -19,13 +19,16 @@ from typing import Any
 import anyio
 from fastmcp import FastMCP
 
-from gateway.backend import Backend
+from gateway.backend import Backend, BackendRunner
 from gateway.caller import Caller
 from gateway.config import GatewayConfig, LoadedConfig
 from gateway.egress import Egress
+from gateway.listcache import ListCache
+from gateway.metrics import Metrics
 from gateway.notify import KINDS, FrontSessions, Notifier
 from gateway.policies.audit import AuditLog
 from gateway.policies.ratelimit import RateLimiter
+from gateway.policies.ratelimit_redis import RedisBuckets
 from gateway.readiness import WaitForCatalogs
 from gateway.relay import Relay
 from gateway.routes import BackendView, RouteIndex
@@ -46,21 +49,10 @@ class Gateway:
     def __init__(self, loaded: LoadedConfig) -> None:
         self.config: GatewayConfig = loaded.config
         self.base_dir = loaded.base_dir
-        egress = Egress(self.config.egress.allow)
-        self.backends: dict[str, Backend] = {
-            name: Backend(
-                name,
-                backend,
-                namespace=self.config.namespace_of(name),
-                base_dir=self.base_dir,
-                on_change=self._on_catalog_change,
-                on_resource_updated=self._on_resource_updated,
-                egress=egress,
-            )
-            for name, backend in self.config.backends.items()
-        }
-        for backend in self.backends.values():
-            backend.on_health(self._on_health)
+        self.config_path = loaded.path
+        """The file the config came from (None when built from text): what hot reload watches."""
+        self.backends: dict[str, Backend] = {name: self._make_backend(name) for name in self.config.backends}
+        self._runners: dict[str, BackendRunner] = {}
         self.index = RouteIndex()
         self.generation = 0
         """Bumped whenever the index is rebuilt (caches of per-client views key on it)."""
@@ -76,11 +68,10 @@ class Gateway:
         """Calls being forwarded right now."""
         self.drained = anyio.Event()
         """Set when, while draining, the last call in flight has finished."""
-        self.views = Views(self.config.views, tool_scopes=self.config.tool_scopes)
-        self.limiter = RateLimiter(
-            self.config.rate_limits, backends={n: b.rate_limit for n, b in self.config.backends.items()}
-        )
-        self.audit = AuditLog(self.config.audit.sink, base_dir=self.base_dir)
+        self.shared_buckets = RedisBuckets.for_config(self.config.rate_limits)
+        """Rate-limit buckets shared with other replicas (None: this process keeps its own)."""
+        self.apply_policies(self.config)
+        self.metrics = Metrics(self)
         self._loaded = anyio.Event()
         self._last_attempt = 0.0
         self._tasks: TaskHost | None = None
@@ -95,6 +86,59 @@ class Gateway:
         self.relay = Relay(self)
         self.relay.install()
         self.relay.advertise(completions=False, subscriptions=False)
+        self.list_cache = ListCache(self)
+        self.server._mcp_server.middleware.append(self.list_cache)
+
+    def _make_backend(self, name: str) -> Backend:
+        backend = Backend(
+            name,
+            self.config.backends[name],
+            namespace=self.config.namespace_of(name),
+            base_dir=self.base_dir,
+            on_change=self._on_catalog_change,
+            on_resource_updated=self._on_resource_updated,
+            egress=Egress(self.config.egress.allow),
+        )
+        backend.on_health(self._on_health)
+        return backend
+
+    def apply_policies(self, config: GatewayConfig) -> None:
+        """Adopt the views, rate limits and audit sink of `config` (at start and on reload)."""
+        self.config = config
+        self.views = Views(config.views, tool_scopes=config.tool_scopes)
+        self.limiter = RateLimiter(
+            config.rate_limits,
+            backends={n: b.rate_limit for n, b in config.backends.items()},
+            store=self.shared_buckets,
+        )
+        previous: AuditLog | None = getattr(self, "audit", None)
+        if previous is None or previous.sink != config.audit.sink:
+            self.audit = AuditLog(config.audit.sink, base_dir=self.base_dir)
+            if previous is not None:
+                previous.close()
+        self._personal.clear()
+
+    async def start_backend(self, name: str) -> Backend:
+        """Create and start a backend of the current config (hot reload adds one)."""
+        assert self._tasks is not None, "the gateway is not running"
+        backend = self.backends.get(name)
+        if backend is None:
+            backend = self.backends[name] = self._make_backend(name)
+        runner = self._runners[name] = BackendRunner(backend)
+        await runner.start(self._tasks)
+        return backend
+
+    async def stop_backend(self, name: str) -> None:
+        """Stop a backend and forget it (its sessions close, its background work ends)."""
+        self.backends.pop(name, None)
+        runner = self._runners.pop(name, None)
+        if runner is not None:
+            await runner.stop()
+
+    async def _stop_all_backends(self) -> None:
+        """At shutdown: stop every backend (they stay known, for reports after the run)."""
+        while self._runners:
+            await self._runners.popitem()[1].stop()
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -103,12 +147,15 @@ class Gateway:
         host = TaskHost()
         await host.start()
         async with AsyncExitStack() as stack:
+            if self.shared_buckets is not None:  # closed last, after background work stopped
+                stack.push_async_callback(self.shared_buckets.aclose)
             stack.push_async_callback(host.aclose)
             self._tasks = host
             self.notifier.attach(host)
             stack.callback(self.notifier.attach, None)
-            for backend in self.backends.values():
-                await backend.start(stack, host)
+            stack.push_async_callback(self._stop_all_backends)
+            for name in list(self.backends):
+                await self.start_backend(name)
             host.start_soon(self._load_catalogs, list(self.backends.values()))
             try:
                 yield {}
@@ -124,6 +171,10 @@ class Gateway:
         if self._loaded.is_set():
             self.notifier.list_changed(KINDS)  # backends came back: what clients see changed
         self._loaded.set()
+
+    async def wait_started(self) -> None:
+        """Return once the gateway runs and has made its first attempt to list every backend."""
+        await self._loaded.wait()
 
     def task_host(self) -> TaskHost | None:
         """Where background work runs while the gateway is up (None otherwise)."""

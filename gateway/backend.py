@@ -108,9 +108,16 @@ class Backend:
     def __repr__(self) -> str:
         return f"<Backend {self.name} {self.link.describe()} {self.state}>"
 
-    async def start(self, stack: AsyncExitStack, task_group: TaskHost) -> None:
-        """Start the link and the session strategy (sessions open on first use)."""
-        self._task_group = task_group
+    async def start(self, stack: AsyncExitStack) -> None:
+        """Start the link and the session strategy (sessions open on first use).
+
+        The backend's sessions and background work (health checks, reaping, refreshes) run in
+        a task host of its own, so closing `stack` ends all of it: hot reload stops backends
+        one by one while the gateway keeps serving.
+        """
+        task_group = self._task_group = TaskHost(f"backend-{self.name}")
+        await task_group.start()
+        stack.push_async_callback(task_group.aclose)
         await self.link.start(stack)
         if self.config.session == "per_client":
             strategy = PerClientSessions(
@@ -377,3 +384,43 @@ def _message(error: BaseException) -> str:
     if isinstance(error, MCPError):
         return f"backend error {error.error.code}: {error.error.message}"
     return type(error).__name__
+
+
+class BackendRunner:
+    """Runs one backend in a task of its own: what its start enters (a subprocess, an in-process
+    server's lifespan, its task host) is left in that same task, whoever asks it to stop."""
+
+    def __init__(self, backend: Backend) -> None:
+        self.backend = backend
+        self._started = anyio.Event()
+        self._stop = anyio.Event()
+        self._done = anyio.Event()
+        self._error: BaseException | None = None
+
+    async def start(self, host: TaskHost) -> None:
+        """Start the backend in `host`; raise what its start raised."""
+        host.start_soon(self._run, name=f"run-{self.backend.name}")
+        await self._started.wait()
+        if self._error is not None:
+            raise self._error
+
+    async def _run(self) -> None:
+        try:
+            async with AsyncExitStack() as stack:
+                try:
+                    await self.backend.start(stack)
+                except Exception as error:
+                    self._error = error
+                    return
+                finally:
+                    self._started.set()
+                await self._stop.wait()
+        finally:
+            self._started.set()
+            self._done.set()
+
+    async def stop(self) -> None:
+        """Stop the backend and wait until everything it started has ended."""
+        self._stop.set()
+        with anyio.CancelScope(shield=True):
+            await self._done.wait()

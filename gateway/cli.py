@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -25,8 +24,10 @@ from gateway.app import Gateway
 from gateway.config import ProcessSettings, load_config
 from gateway.errors import ConfigError
 from gateway.front import serve
+from gateway.logs import configure as configure_logging
 from gateway.probe import call_tool, check, listing
 from gateway.schema import write_schema
+from gateway.tracing import setup_from_environment as setup_tracing
 
 EXIT_OK = 0
 EXIT_PROBLEMS = 1
@@ -37,7 +38,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `gateway` command; returns the exit status."""
     settings = ProcessSettings()
     args = _parser(settings).parse_args(argv)
-    _configure_logging(args.log_level if hasattr(args, "log_level") else settings.log_level)
+    configure_logging(
+        getattr(args, "log_level", settings.log_level), getattr(args, "log_format", settings.log_format)
+    )
     if args.command == "schema":
         return write_schema(args.output)
     try:
@@ -48,6 +51,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_CONFIG
     gateway = Gateway(loaded)
     if args.command == "run":
+        setup_tracing()
         anyio.run(
             lambda: serve(
                 gateway, transport=args.transport, host=args.host, port=args.port, log_level=args.log_level
@@ -85,6 +89,12 @@ def _parser(settings: ProcessSettings) -> argparse.ArgumentParser:
         p.add_argument(
             "--log-level", default=settings.log_level, choices=["debug", "info", "warning", "error"]
         )
+        p.add_argument(
+            "--log-format",
+            default=settings.log_format,
+            choices=["text", "json"],
+            help="env GATEWAY_LOG_FORMAT",
+        )
         return p
 
     run = with_config(commands.add_parser("run", help="serve the gateway"))
@@ -108,17 +118,6 @@ def _arguments(text: str) -> dict[str, Any] | None:
     except json.JSONDecodeError:
         return None
     return value if isinstance(value, dict) else None
-
-
-def _configure_logging(level: str) -> None:
-    """Logs go to stderr (stdout may be the MCP channel), one line each."""
-    logging.basicConfig(
-        stream=sys.stderr,
-        level=getattr(logging, level.upper(), logging.INFO),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    for noisy in ("httpx2", "httpcore2", "mcp.client.streamable_http"):
-        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
 
 
 if __name__ == "__main__":  # pragma: no cover

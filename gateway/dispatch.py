@@ -18,6 +18,7 @@ import mcp_types
 from mcp.shared.dispatcher import ProgressFnT
 from mcp.shared.exceptions import MCPError
 
+from gateway import requestid
 from gateway.caller import Caller, FrontCaller
 from gateway.errors import GatewayError, RequestRejected, to_mcp_error
 from gateway.policies.audit import args_digest
@@ -26,6 +27,7 @@ from gateway.resilience.phases import counts_as_failure
 from gateway.resilience.retry import run_attempts
 from gateway.results import namespace_uris, strip_hop_meta
 from gateway.routes import Route
+from gateway.tracing import carry, forward_span
 from gateway.translate import Parking, drive, is_input_required
 
 if TYPE_CHECKING:
@@ -54,8 +56,28 @@ class Dispatch:
         raw: Mapping[str, Any] | None,
     ) -> dict[str, Any]:
         """Forward one request; raises `MCPError` (the gateway's own errors mapped once)."""
+        attributes = {
+            "mcp.method": method,
+            "gateway.backend": route.backend,
+            "gateway.principal": caller.principal.name,
+            "gateway.request_id": requestid.ensure(),
+        }
+        with forward_span(method, front, attributes):
+            return await self._forward(caller, route, method, params, front=front, raw=raw)
+
+    async def _forward(
+        self,
+        caller: FrontCaller,
+        route: Route,
+        method: str,
+        params: dict[str, Any],
+        *,
+        front: str,
+        raw: Mapping[str, Any] | None,
+    ) -> dict[str, Any]:
         gateway = self.gateway
         backend = gateway.backends[route.backend]
+        rid = requestid.ensure()
         started = time.perf_counter()
         outcome, reason = "ok", None
         gateway.in_flight += 1
@@ -87,8 +109,11 @@ class Dispatch:
             gateway.in_flight -= 1
             if gateway.draining and gateway.in_flight == 0:
                 gateway.drained.set()
+            elapsed = time.perf_counter() - started
+            gateway.metrics.record(backend.name, method, front, outcome, elapsed)
             if method == "tools/call" and gateway.audit.enabled:
                 gateway.audit.write(
+                    request_id=rid,
                     principal=caller.principal.name,
                     kind=caller.principal.kind,
                     method=method,
@@ -98,7 +123,7 @@ class Dispatch:
                     args_sha256=args_digest((raw or {}).get("arguments")),
                     outcome=outcome,
                     error=reason,
-                    latency_ms=round((time.perf_counter() - started) * 1000, 3),
+                    latency_ms=round(elapsed * 1000, 3),
                     attempts=1,
                 )
 
@@ -155,6 +180,7 @@ class Dispatch:
     ) -> dict[str, Any]:
         backend.breaker.admit()
         headers = _identity(backend, caller)
+        carry(params)
         try:
             async with backend.lease(caller) as session:
                 log_level = getattr(caller, "log_level", "")
@@ -212,9 +238,10 @@ class _Relayed:
                 await self._idle.wait()
 
 
-def _identity(backend: Backend, caller: Caller) -> dict[str, str] | None:
-    """The caller's name as a plain header, when the backend's config asks for it."""
+def _identity(backend: Backend, caller: Caller) -> dict[str, str]:
+    """The request id, and the caller's name as a plain header when the backend's config asks."""
+    headers = {requestid.HEADER: requestid.ensure()}
     forward = backend.config.forward_identity
-    if forward is None:
-        return None
-    return {forward.header: caller.principal.name}
+    if forward is not None:
+        headers[forward.header] = caller.principal.name
+    return headers

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from pathlib import Path
 from types import FrameType
 from typing import Literal
 
@@ -25,7 +26,9 @@ from starlette.middleware.cors import CORSMiddleware
 from gateway.app import Gateway
 from gateway.auth import build_auth
 from gateway.health import install_health_routes
+from gateway.metrics import install_metrics_route
 from gateway.policies.http_guard import HttpGuard
+from gateway.reload import Reloader
 
 logger = logging.getLogger("gateway.front")
 
@@ -47,6 +50,8 @@ def allowed_hosts(gateway: Gateway, host: str, port: int) -> list[str]:
 def http_app(gateway: Gateway, *, transport: Literal["http", "sse"], host: str, port: int) -> Starlette:
     """The ASGI app serving MCP and the health endpoints, behind authentication and the guard."""
     install_health_routes(gateway)
+    if gateway.config.http.metrics:
+        install_metrics_route(gateway)
     config = gateway.config
     gateway.server.auth = build_auth(config.auth, base_url=f"http://{host}:{port}")
     path = MCP_PATH if transport == "http" else SSE_PATH
@@ -106,7 +111,21 @@ class DrainingServer(uvicorn.Server):
 
 
 async def serve(gateway: Gateway, *, transport: Transport, host: str, port: int, log_level: str) -> None:
-    """Serve until interrupted (HTTP and SSE drain calls in flight first)."""
+    """Serve until interrupted (HTTP and SSE drain calls in flight first), reloading the config
+    file on SIGHUP and when it changes."""
+    async with anyio.create_task_group() as group:
+        if gateway.config_path is not None:
+            group.start_soon(_watch, gateway, gateway.config_path)
+        await _serve(gateway, transport=transport, host=host, port=port, log_level=log_level)
+        group.cancel_scope.cancel()
+
+
+async def _watch(gateway: Gateway, path: Path) -> None:
+    await gateway.wait_started()
+    await Reloader(gateway, path).watch()
+
+
+async def _serve(gateway: Gateway, *, transport: Transport, host: str, port: int, log_level: str) -> None:
     if transport == "stdio":
         await gateway.server.run_stdio_async(show_banner=False, log_level=log_level)
         return
@@ -120,5 +139,6 @@ async def serve(gateway: Gateway, *, transport: Transport, host: str, port: int,
         timeout_graceful_shutdown=2,
         server_header=False,
         access_log=False,
+        log_config=None,  # uvicorn's records go through the gateway's handler (text or JSON)
     )
     await DrainingServer(config, gateway).serve()

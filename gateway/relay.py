@@ -128,7 +128,7 @@ class Relay:
         return await self._list(ctx, params, "resources/templates/list")
 
     async def _list(self, ctx: Ctx, params: PaginatedRequestParams | None, method: str) -> dict[str, Any]:
-        index = await self._index(ctx)
+        index = await self.index(ctx)
         items = _front_items(index, method)
         key = LIST_KEYS[method]
         local = await self._local_items(ctx, method, key)
@@ -148,7 +148,8 @@ class Relay:
             result["nextCursor"] = next_cursor
         return complete(ctx, result)
 
-    async def _index(self, ctx: Ctx) -> RouteIndex:
+    async def index(self, ctx: Ctx) -> RouteIndex:
+        """The names this client may use (catalogs loaded first)."""
         await self.gateway.ensure_catalogs()
         try:
             return await self.gateway.index_for(self.caller(ctx))
@@ -176,7 +177,7 @@ class Relay:
     # -- calls -----------------------------------------------------------------------------
 
     async def call_tool(self, ctx: Ctx, params: CallToolRequestParams) -> Any:
-        route = (await self._index(ctx)).tools.get(params.name)
+        route = (await self.index(ctx)).tools.get(params.name)
         if route is None:
             local = self._local.get("tools/call")
             if local is not None and self.gateway.has_local_components:
@@ -186,7 +187,7 @@ class Relay:
         return await self._forward(ctx, route, "tools/call", forward, front=params.name)
 
     async def get_prompt(self, ctx: Ctx, params: GetPromptRequestParams) -> Any:
-        route = (await self._index(ctx)).prompts.get(params.name)
+        route = (await self.index(ctx)).prompts.get(params.name)
         if route is None:
             local = self._local.get("prompts/get")
             if local is not None and self.gateway.has_local_components:
@@ -197,7 +198,7 @@ class Relay:
 
     async def read_resource(self, ctx: Ctx, params: ReadResourceRequestParams) -> Any:
         uri = str(params.uri)
-        found = self.resolve_uri(uri, await self._index(ctx))
+        found = self.resolve_uri(uri, await self.index(ctx))
         if found is None:
             local = self._local.get("resources/read")
             if local is not None and self.gateway.has_local_components:
@@ -225,7 +226,7 @@ class Relay:
         return template, split[1]
 
     async def complete(self, ctx: Ctx, params: CompleteRequestParams) -> Any:
-        index = await self._index(ctx)
+        index = await self.index(ctx)
         ref = params.ref
         route: Route | None
         if isinstance(ref, mcp_types.PromptReference):
@@ -260,7 +261,7 @@ class Relay:
 
     async def _subscription(self, ctx: Ctx, uri: str, *, subscribe: bool) -> dict[str, Any]:
         caller = self.caller(ctx)
-        found = self.resolve_uri(uri, await self._index(ctx))
+        found = self.resolve_uri(uri, await self.index(ctx))
         if found is None:
             raise _resource_not_found(uri)
         route, backend_uri = found

@@ -1,11 +1,14 @@
 """The lookup server's settings, from `LOOKUP_*` environment variables.
 
 `LOOKUP_DATABASE_URL`: `sqlite:///relative/path.sqlite3`, `sqlite:////absolute/path`, or
-`postgresql://user:password@host:5432/db`. The password never appears in `repr`, logs or errors.
+`postgresql://user:password@host:5432/db` (or `postgres://`, with any libpq URI parameter such as
+`?sslmode=require`; PostgreSQL needs the pgvector extension). The password never appears in
+`repr`, logs or errors.
 """
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import SecretStr
@@ -26,12 +29,13 @@ class LookupSettings(BaseSettings):
 
 
 def redact(url: str) -> str:
-    """The URL with any password replaced by `***` (safe to show)."""
+    """The URL with any password (in the user part or a `password=` parameter) as `***`."""
     parts = urlsplit(url)
-    if parts.password is None:
+    query = re.sub(r"(^|&)password=[^&]*", r"\1password=***", parts.query)
+    netloc = parts.netloc
+    if parts.password is not None:
+        userinfo, _, hostinfo = netloc.rpartition("@")
+        netloc = f"{userinfo.partition(':')[0]}:***@{hostinfo}"
+    elif query == parts.query:
         return url
-    host = parts.hostname or ""
-    if parts.port is not None:
-        host = f"{host}:{parts.port}"
-    user = parts.username or ""
-    return urlunsplit((parts.scheme, f"{user}:***@{host}", parts.path, parts.query, parts.fragment))
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))

@@ -1,8 +1,9 @@
 """The store interface: users, documents, and nearest-neighbour search over their embeddings.
 
 `open_store(url, dim)` picks the implementation by the URL's scheme: `sqlite:` (the default,
-`store_sqlite.SQLiteStore`, with the sqlite-vec index). Every implementation creates its schema
-and seeds it on first `setup()`, and uses parameterized queries only.
+`store_sqlite.SQLiteStore`, with the sqlite-vec index) or `postgresql:` / `postgres:`
+(`store_postgres.PostgresStore`, with pgvector). Every implementation creates its schema and
+seeds it on first `setup()`, uses parameterized queries only, and gives the same results.
 """
 
 from __future__ import annotations
@@ -71,10 +72,14 @@ class Embed(Protocol):
 
 
 def open_store(url: str, *, dim: int) -> Store:
-    """The store for a database URL."""
+    """The store for a database URL (nothing connects until `setup()`)."""
     scheme = url.split(":", 1)[0].lower()
     if scheme == "sqlite":
         from backends.lookup.store_sqlite import SQLiteStore
 
         return SQLiteStore.from_url(url, dim=dim)
+    if scheme in ("postgresql", "postgres"):
+        from backends.lookup.store_postgres import PostgresStore
+
+        return PostgresStore.from_url(url, dim=dim)
     raise StoreError(f"unsupported database URL scheme {scheme!r}: use sqlite:/// or postgresql://")

@@ -204,6 +204,10 @@ class GatewaySection(Frozen):
     """Page size of tools/prompts/resources lists (opaque cursors); default: one page."""
     drain_timeout: PositiveDuration = 10.0
     """On shutdown, how long calls in flight may take to finish before they are cut off."""
+    watch_config: bool = True
+    """`gateway run`: reload this file when it changes (SIGHUP reloads it in any case)."""
+    watch_interval: PositiveDuration = 2.0
+    """How often the file is checked for changes."""
 
 
 class HttpFront(Frozen):
@@ -215,6 +219,9 @@ class HttpFront(Frozen):
     """Host header values accepted besides the bind address (DNS-rebinding guard stays on)."""
     allowed_origins: tuple[str, ...] = ()
     """Browser origins accepted (the Origin header); absent Origin (non-browser) is accepted."""
+    metrics: bool = True
+    """Serve Prometheus metrics at `/metrics` (no authentication, like the health endpoints:
+    keep the port internal, or turn this off)."""
 
 
 class GatewayConfig(Frozen):

@@ -7,7 +7,7 @@ do, and what is recorded.
       jwt: {issuer: ..., audience: ..., jwks_uri: ...}
     views:
       analyst: {principals: [analyst], namespaces: [analytics]}
-    rate_limits: {per_principal: {rate: 10, burst: 20}}
+    rate_limits: {per_principal: {rate: 10, burst: 20}, store: "${REDIS_URL}"}
     limits: {max_request_bytes: 1MiB ...}
     audit: {sink: stderr}
 """
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
@@ -23,6 +24,7 @@ from gateway.config.model_base import Frozen
 from gateway.config.types import Glob, PositiveDuration
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
+REDIS_SCHEMES = ("redis://", "rediss://")
 
 
 class ApiKey(Frozen):
@@ -153,7 +155,35 @@ class RateLimits(Frozen):
     tools: dict[str, Rate] = {}
     """Tool name glob → a limit for that tool per principal (overrides `per_tool`)."""
     max_tracked: Annotated[int, Field(ge=100)] = 10_000
-    """Buckets kept in memory at most (least recently used are dropped)."""
+    """Buckets kept in memory at most (least recently used are dropped); the memory store only."""
+    store: Literal["memory"] | SecretStr = "memory"
+    """Where buckets live: `memory` (this process), or a Redis URL (`redis://` or `rediss://`,
+    e.g. `${REDIS_URL}`; kept secret) that every replica shares. Redis buckets expire once idle."""
+    key_prefix: Annotated[str, Field(min_length=1, max_length=100, pattern=r"^\S+$")] = "mcp-gateway:rl:"
+    """Redis key prefix: the same for every replica of one gateway, another for another gateway."""
+    fail_open: bool = True
+    """Redis unreachable: let calls through unlimited (with a logged warning), or refuse them."""
+
+    @field_validator("store", mode="before")
+    @classmethod
+    def _store(cls, value: object) -> object:
+        if value == "memory" or isinstance(value, SecretStr):
+            return value
+        if isinstance(value, str) and value.startswith(REDIS_SCHEMES):
+            try:
+                parts = urlsplit(value)
+                valid = bool(parts.hostname) and parts.port != 0
+            except ValueError:  # a port that is not a number
+                valid = False
+            if not valid:  # the message never repeats the URL: it may hold a password
+                raise ValueError("not a valid Redis URL (redis://[[user]:password@]host[:port][/db])")
+            return SecretStr(value)
+        raise ValueError("must be `memory` or a Redis URL (`redis://...` or `rediss://...`)")
+
+    @property
+    def redis_url(self) -> SecretStr | None:
+        """The Redis URL, if buckets live in Redis."""
+        return self.store if isinstance(self.store, SecretStr) else None
 
 
 class Limits(Frozen):

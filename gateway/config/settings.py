@@ -24,3 +24,4 @@ class ProcessSettings(BaseSettings):
     host: str = DEFAULT_HOST
     port: int = DEFAULT_PORT
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_format: Literal["text", "json"] = "text"

@@ -33,6 +33,7 @@ class AuditLog:
         self._lock = threading.Lock()
         self._stream: IO[str] | None
         self._owned = False
+        self.sink = sink
         if sink == "off":
             self._stream = None
         elif sink == "stderr":

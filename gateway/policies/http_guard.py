@@ -20,6 +20,7 @@ from urllib.parse import parse_qsl
 import anyio
 from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
 
+from gateway import requestid
 from gateway.config.security import Limits
 
 Scope = MutableMapping[str, Any]
@@ -49,6 +50,9 @@ class HttpGuard:
             await self.app(scope, receive, send)
             return
         headers = [(k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in scope.get("headers", [])]
+        rid = requestid.accept(next((v for k, v in headers if k == requestid.HEADER), None))
+        requestid.current.set(rid)
+        send = _with_request_id(send, rid)
         if self._draining() and scope.get("method") == "POST":
             await _reply(
                 send, 503, "the gateway is shutting down", {"retry-after": "1", "connection": "close"}
@@ -138,6 +142,17 @@ class HttpGuard:
             await send(message)
 
         return record
+
+
+def _with_request_id(send: Send, rid: str) -> Send:
+    """Add the request id to the response headers."""
+
+    async def stamped(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            message = {**message, "headers": [*message.get("headers", []), (b"x-request-id", rid.encode())]}
+        await send(message)
+
+    return stamped
 
 
 def json_depth(value: Any) -> int:

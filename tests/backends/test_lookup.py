@@ -2,26 +2,30 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import psycopg
 import pytest
 import pytest_asyncio
 from fastmcp import Client
 from fastmcp.client.transports import StdioTransport
 from fastmcp.exceptions import ToolError
 
-from backends.lookup.embeddings import MiniLMEmbedder
+from backends.lookup.embeddings import MiniLMEmbedder, Vectors
 from backends.lookup.seed import DOCUMENTS, USERS
 from backends.lookup.server import create_server
 from backends.lookup.settings import LookupSettings, redact
 from backends.lookup.store import StoreError, open_store
-from tests.conftest import ROOT
+from backends.lookup.store_postgres import SEARCH_SQL, PostgresStore
+from tests.conftest import ROOT, free_port
+from tests.pg import APP_PASSWORD, APP_ROLE, Postgres
 
 FIXTURES = Path(__file__).parent / "fixtures"
 EMBEDDER = MiniLMEmbedder()
@@ -62,11 +66,41 @@ def semantic_pairs() -> list[tuple[str, int]]:
     return found
 
 
+class Remembering:
+    """The real model, remembering what it embedded: the seed library is embedded once a session."""
+
+    def __init__(self, model: MiniLMEmbedder) -> None:
+        self.model = model
+        self.name = model.name
+        self.dim = model.dim
+        self._seen: dict[tuple[str, ...], Vectors] = {}
+
+    def embed(self, texts: Sequence[str]) -> Vectors:
+        key = tuple(texts)
+        if key not in self._seen:
+            self._seen[key] = self.model.embed(texts)
+        return self._seen[key].copy()
+
+
+MODEL = Remembering(EMBEDDER)
+
+
 @pytest_asyncio.fixture
-async def client(tmp_path: Path) -> AsyncIterator[Client[Any]]:
-    settings = LookupSettings(database_url=f"sqlite:///{tmp_path / 'lookup.sqlite3'}")  # type: ignore[arg-type]
-    async with Client(create_server(settings, EMBEDDER)) as connected:
+async def client(database_url: str) -> AsyncIterator[Client[Any]]:
+    settings = LookupSettings(database_url=database_url)  # type: ignore[arg-type]
+    async with Client(create_server(settings, MODEL)) as connected:
         yield connected
+
+
+@pytest_asyncio.fixture
+async def seeded(database_url: str) -> AsyncIterator[Any]:
+    """A store of each kind, set up and seeded."""
+    store = open_store(database_url, dim=MODEL.dim)
+    await store.setup(DOCUMENTS, MODEL.embed)
+    try:
+        yield store
+    finally:
+        await store.close()
 
 
 class TestEmbeddings:
@@ -94,17 +128,14 @@ class TestSemanticSearch:
         assert len(semantic_pairs()) >= 20
 
     @pytest.mark.asyncio
-    async def test_recall_at_3_through_the_real_store(self, tmp_path: Path) -> None:
-        store = open_store(f"sqlite:///{tmp_path / 'r.sqlite3'}", dim=EMBEDDER.dim)
-        await store.setup(DOCUMENTS, EMBEDDER.embed)
+    async def test_recall_at_3_through_the_real_store(self, seeded: Any) -> None:
         pairs = semantic_pairs()
-        queries = EMBEDDER.embed([q for q, _ in pairs])
+        queries = MODEL.embed([q for q, _ in pairs])
         found = 0
         for (_query, index), vector in zip(pairs, queries, strict=True):
-            hits = await store.search(vector, 3)
+            hits = await seeded.search(vector, 3)
             texts = [h.text for h in hits]
             found += DOCUMENTS[index].text in texts
-        await store.close()
         recall = found / len(pairs)
         assert recall >= 0.9, f"recall@3 = {recall:.2f}"
 
@@ -187,11 +218,11 @@ class TestTools:
         assert tools["add_document"].read_only_hint is False  # type: ignore[union-attr]
         assert tools["add_document"].idempotent_hint is False  # type: ignore[union-attr]
 
-    async def test_stats(self, client: Client[Any]) -> None:
+    async def test_stats(self, client: Client[Any], database_url: str) -> None:
         stats = json.loads((await client.read_resource("lookup://stats"))[0].text)  # type: ignore[union-attr]
         assert stats == {
             "documents": len(DOCUMENTS),
-            "store": "sqlite",
+            "store": "sqlite" if database_url.startswith("sqlite:") else "postgres",
             "embedder": "all-MiniLM-L6-v2",
             "dimensions": 384,
         }
@@ -199,32 +230,167 @@ class TestTools:
 
 class TestStore:
     @pytest.mark.asyncio
-    async def test_seeding_happens_once(self, tmp_path: Path) -> None:
-        url = f"sqlite:///{tmp_path / 'seed.sqlite3'}"
+    async def test_seeding_happens_once(self, database_url: str) -> None:
         for _ in range(2):
-            store = open_store(url, dim=EMBEDDER.dim)
-            await store.setup(DOCUMENTS, EMBEDDER.embed)
+            store = open_store(database_url, dim=MODEL.dim)
+            await store.setup(DOCUMENTS, MODEL.embed)
             assert await store.count_documents() == len(DOCUMENTS)
             assert len(await store.get_user(1)) == 1
             await store.close()
+
+    @pytest.mark.asyncio
+    async def test_users_by_id(self, seeded: Any) -> None:
+        assert await seeded.get_user(2) == [USERS[1]]
+        assert await seeded.get_user(999) == []
+        assert await seeded.get_user(-1) == []
+
+    @pytest.mark.asyncio
+    async def test_text_that_looks_like_sql_is_stored_verbatim(self, seeded: Any) -> None:
+        text = "Robert'); DROP TABLE documents; -- \\ $1 %s ?"
+        metadata = {"quote": 'it\'s "quoted"', "nested": {"list": [1, None, True]}}
+        vector = MODEL.embed([text])[0]
+        new_id = await seeded.add_document(text, metadata, vector)
+        assert await seeded.count_documents() == len(DOCUMENTS) + 1
+        [hit] = await seeded.search(vector, 1)
+        assert (hit.id, hit.text, hit.metadata) == (new_id, text, metadata)
+        assert hit.score == pytest.approx(1.0, abs=1e-5)
+
+    @pytest.mark.asyncio
+    async def test_ids_follow_the_seed_order(self, seeded: Any) -> None:
+        [hit] = await seeded.search(MODEL.embed([DOCUMENTS[0].text])[0], 1)
+        assert (hit.id, hit.metadata) == (1, DOCUMENTS[0].metadata)
+        vector = MODEL.embed(["one more"])[0]
+        assert await seeded.add_document("one more", {}, vector) == len(DOCUMENTS) + 1
+
+    @pytest.mark.asyncio
+    @pytest.mark.parametrize("top_k", [1, 5, 40, 50])
+    async def test_top_k_limits_the_results(self, seeded: Any, top_k: int) -> None:
+        hits = await seeded.search(MODEL.embed(["weather"])[0], top_k)
+        assert len(hits) == min(top_k, len(DOCUMENTS))
+        scores = [h.score for h in hits]
+        assert scores == sorted(scores, reverse=True)
+        assert len({h.id for h in hits}) == len(hits)
 
     def test_unknown_schemes_are_refused(self) -> None:
         with pytest.raises(StoreError, match="unsupported database URL scheme 'mysql'"):
             open_store("mysql://u:p@h/db", dim=3)
 
+    @pytest.mark.parametrize("scheme", ["postgresql", "postgres", "POSTGRESQL"])
+    def test_postgres_urls_choose_the_postgres_store(self, scheme: str) -> None:
+        store = open_store(f"{scheme}://app:s3cret@db:5432/lookup", dim=3)
+        assert isinstance(store, PostgresStore)
+        assert "s3cret" not in repr(store)
+
     def test_passwords_are_redacted(self) -> None:
         assert redact("postgresql://app:s3cret@db:5432/lookup") == "postgresql://app:***@db:5432/lookup"
+        assert redact("postgresql://app:s3c@ret@[::1]/db") == "postgresql://app:***@[::1]/db"
+        assert redact("postgresql://app@db/x?sslmode=require&password=s3cret") == (
+            "postgresql://app@db/x?sslmode=require&password=***"
+        )
+        assert redact("sqlite:///data/lookup.sqlite3") == "sqlite:///data/lookup.sqlite3"
         settings = LookupSettings(database_url="postgresql://app:s3cret@db/lookup")  # type: ignore[arg-type]
         assert "s3cret" not in repr(settings)
 
 
 @pytest.mark.asyncio
-async def test_runs_alone_over_stdio(tmp_path: Path) -> None:
+async def test_both_stores_rank_alike(tmp_path: Path, postgres_url: str) -> None:
+    """The same queries give the same documents, in the same order, with the same scores."""
+    stores = [open_store(f"sqlite:///{tmp_path / 'a.sqlite3'}", dim=MODEL.dim)]
+    stores.append(open_store(postgres_url, dim=MODEL.dim))
+    for store in stores:
+        await store.setup(DOCUMENTS, MODEL.embed)
+    try:
+        for vector in MODEL.embed([q for q, _ in semantic_pairs()]):
+            lite, pg = [await store.search(vector, 5) for store in stores]
+            assert [h.id for h in lite] == [h.id for h in pg]
+            assert [h.score for h in lite] == pytest.approx([h.score for h in pg], abs=1e-5)
+    finally:
+        for store in stores:
+            await store.close()
+
+
+@pytest.mark.asyncio
+class TestPostgres:
+    """What only PostgreSQL has: concurrent starts, authentication, the extension, the index."""
+
+    async def test_stores_starting_at_once_seed_once(
+        self, postgres: Postgres, postgres_database: str, postgres_url: str
+    ) -> None:
+        stores = [open_store(postgres_url, dim=MODEL.dim) for _ in range(3)]
+        await asyncio.gather(*(store.setup(DOCUMENTS, MODEL.embed) for store in stores))
+        for store in stores:
+            assert await store.count_documents() == len(DOCUMENTS)
+            await store.close()
+        assert postgres.execute("SELECT COUNT(*) FROM users", database=postgres_database) == [(len(USERS),)]
+
+    async def test_a_wrong_password_is_refused_without_showing_it(
+        self, app_role: Postgres, app_database: str
+    ) -> None:
+        store = open_store(app_role.url(app_database, user=APP_ROLE, password="not-the-s3cret"), dim=3)
+        with pytest.raises(StoreError) as refused:
+            await store.setup([], MODEL.embed)
+        message = str(refused.value)
+        assert f'password authentication failed for user "{APP_ROLE}"' in message
+        assert "not-the-s3cret" not in message and f"{APP_ROLE}:***@" in message
+
+    async def test_an_unreachable_server_is_a_store_error_without_the_password(self) -> None:
+        url = f"postgresql://app:s3cret-pw@127.0.0.1:{free_port()}/lookup"
+        with pytest.raises(StoreError) as refused:
+            await open_store(url, dim=3).setup([], MODEL.embed)
+        message = str(refused.value)
+        assert message.startswith("cannot use PostgreSQL at postgresql://app:***@127.0.0.1:")
+        assert "Connection refused" in message and "s3cret" not in message
+
+    async def test_without_pgvector_the_error_says_what_to_install(
+        self, app_role: Postgres, app_database: str
+    ) -> None:
+        """pgvector is not a trusted extension: a plain role cannot create it."""
+        store = open_store(app_role.url(app_database, user=APP_ROLE, password=APP_PASSWORD), dim=3)
+        with pytest.raises(StoreError, match="the pgvector extension is missing") as refused:
+            await store.setup([], MODEL.embed)
+        assert "permission denied" in str(refused.value) and APP_PASSWORD not in str(refused.value)
+
+    async def test_a_plain_role_works_once_pgvector_is_installed(
+        self, app_role: Postgres, app_database: str
+    ) -> None:
+        app_role.execute("CREATE EXTENSION vector", database=app_database)
+        store = open_store(app_role.url(app_database, user=APP_ROLE, password=APP_PASSWORD), dim=MODEL.dim)
+        await store.setup(DOCUMENTS[:3], MODEL.embed)
+        assert await store.count_documents() == 3
+        assert await store.get_user(1) == [USERS[0]]
+        await store.close()
+
+    async def test_a_database_made_for_another_model_is_refused(self, postgres_url: str) -> None:
+        small = open_store(postgres_url, dim=3)
+        await small.setup([], MODEL.embed)
+        await small.close()
+        with pytest.raises(StoreError, match="holds 3-dimensional vectors but the embedder makes 384"):
+            await open_store(postgres_url, dim=MODEL.dim).setup(DOCUMENTS, MODEL.embed)
+
+    async def test_search_uses_the_hnsw_cosine_index(
+        self, postgres: Postgres, postgres_database: str, postgres_url: str
+    ) -> None:
+        store = open_store(postgres_url, dim=MODEL.dim)
+        await store.setup(DOCUMENTS, MODEL.embed)
+        await store.close()
+        indexes = postgres.execute(
+            "SELECT indexdef FROM pg_indexes WHERE tablename = 'documents'", database=postgres_database
+        )
+        assert any("USING hnsw (embedding vector_cosine_ops)" in row[0] for row in indexes)
+        vector = "[" + ",".join(["0.05"] * MODEL.dim) + "]"
+        with psycopg.connect(postgres_url) as conn:  # a big table would pick the index by itself
+            conn.execute("SET enable_seqscan = off")
+            plan = conn.execute("EXPLAIN " + SEARCH_SQL, (vector, 5)).fetchall()
+        assert "Index Scan using documents_embedding_hnsw" in "\n".join(row[0] for row in plan)
+
+
+@pytest.mark.asyncio
+async def test_runs_alone_over_stdio(database_url: str) -> None:
     transport = StdioTransport(
         command=sys.executable,
         args=["-m", "backends.lookup"],
         cwd=str(ROOT),
-        env={"LOOKUP_DATABASE_URL": f"sqlite:///{tmp_path / 'stdio.sqlite3'}"},
+        env={"LOOKUP_DATABASE_URL": database_url},
     )
     async with Client(transport) as stdio:
         result = await stdio.call_tool(

@@ -1,0 +1,163 @@
+"""Measurements: sequential latency (alternating paths), throughput under concurrency, tools/list."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+from fastmcp import Client
+
+from bench.lean import LEGACY, LeanClient
+from bench.topology import Server
+
+CallFn = Callable[[str, dict[str, Any]], Awaitable[None]]
+ListFn = Callable[[], Awaitable[list[str]]]
+
+
+@dataclass
+class Session:
+    """One open client: call a tool, list tools."""
+
+    call: CallFn
+    list_tools: ListFn
+
+
+@asynccontextmanager
+async def open_client(kind: str, url: str, era: str) -> AsyncIterator[Session]:
+    """A `lean` (raw JSON-RPC) or `sdk` (fastmcp Client) client of `url` in `era`."""
+    if kind == "lean":
+        async with LeanClient(url, era) as lean:
+
+            async def lean_call(name: str, arguments: dict[str, Any]) -> None:
+                await lean.call_tool(name, arguments)
+
+            async def lean_list() -> list[str]:
+                return [t["name"] for t in (await lean.request("tools/list"))["tools"]]
+
+            yield Session(lean_call, lean_list)
+        return
+    async with Client(url, mode="legacy" if era == LEGACY else era, timeout=60) as sdk:
+
+        async def sdk_call(name: str, arguments: dict[str, Any]) -> None:
+            result = await sdk.call_tool_mcp(name, arguments)
+            if result.is_error:
+                raise RuntimeError(f"{name} failed: {result.content}")
+
+        async def sdk_list() -> list[str]:
+            return [t.name for t in await sdk.list_tools()]
+
+        yield Session(sdk_call, sdk_list)
+
+
+async def tool_named(url: str, suffix: str) -> str:
+    """The name under which a server lists the tool whose own name is `suffix`."""
+    async with open_client("lean", url, "2026-07-28") as client:
+        names = await client.list_tools()
+    for name in names:
+        if name == suffix or name.endswith(f"_{suffix}"):
+            return name
+    raise LookupError(f"{url} lists no tool named like {suffix!r}: {names[:5]}")
+
+
+def summary(values: list[float]) -> dict[str, float]:
+    ordered = sorted(values)
+    return {
+        "p50": statistics.median(ordered),
+        "p99": ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))],
+        "n": float(len(ordered)),
+    }
+
+
+async def latency(
+    paths: dict[str, tuple[str, str]], *, kind: str, era: str, calls: int, batch: int = 20
+) -> dict[str, dict[str, float]]:
+    """Sequential calls on each path (label → (url, tool)), alternating batches; ms per call."""
+    samples: dict[str, list[float]] = {label: [] for label in paths}
+    async with AsyncExitStack() as stack:
+        clients = {}
+        for label, (url, _) in paths.items():
+            clients[label] = await stack.enter_async_context(open_client(kind, url, era))
+        for label, client in clients.items():
+            for _ in range(5):
+                await client.call(paths[label][1], {"text": "warm"})
+        for _ in range(max(1, calls // batch)):
+            for label, client in clients.items():
+                tool = paths[label][1]
+                for _ in range(batch):
+                    start = time.perf_counter()
+                    await client.call(tool, {"text": "hello"})
+                    samples[label].append((time.perf_counter() - start) * 1000)
+    return {label: summary(values) for label, values in samples.items()}
+
+
+@dataclass
+class Throughput:
+    calls: int
+    errors: int
+    seconds: float
+    cpu_ms_per_call: float | None
+    rss_mb: float | None
+
+    @property
+    def per_second(self) -> float:
+        return self.calls / self.seconds
+
+
+async def throughput(
+    url: str,
+    tool: str,
+    arguments: dict[str, Any],
+    *,
+    kind: str,
+    era: str,
+    clients: int,
+    seconds: float,
+    watch: Server | None = None,
+) -> Throughput:
+    """`clients` concurrent clients calling for `seconds`; CPU and RSS of `watch` meanwhile."""
+    done = errors = 0
+    peak_rss: float | None = None
+    async with AsyncExitStack() as stack:
+        sessions = [await stack.enter_async_context(open_client(kind, url, era)) for _ in range(clients)]
+        for session in sessions:
+            await session.call(tool, arguments)
+        cpu_before = watch.cpu_seconds() if watch else 0.0
+        started = time.perf_counter()
+        deadline = started + seconds
+
+        async def worker(session: Session) -> None:
+            nonlocal done, errors
+            while time.perf_counter() < deadline:
+                try:
+                    await session.call(tool, arguments)
+                    done += 1
+                except Exception:
+                    errors += 1
+
+        async with anyio.create_task_group() as tg:
+            for session in sessions:
+                tg.start_soon(worker, session)
+        elapsed = time.perf_counter() - started
+        cpu = (watch.cpu_seconds() - cpu_before) if watch else None
+        if watch is not None:
+            peak_rss = watch.rss_mb()
+    per_call = cpu * 1000 / done if cpu is not None and done else None
+    return Throughput(done, errors, elapsed, per_call, peak_rss)
+
+
+async def list_latency(url: str, *, calls: int) -> dict[str, float]:
+    """`tools/list` p50/p99 in ms (lean client, 2026-07-28) and how many tools came back."""
+    values: list[float] = []
+    count = 0
+    async with open_client("lean", url, "2026-07-28") as client:
+        await client.list_tools()
+        for _ in range(calls):
+            start = time.perf_counter()
+            count = len(await client.list_tools())
+            values.append((time.perf_counter() - start) * 1000)
+    return {**summary(values), "tools": float(count)}

@@ -1,0 +1,261 @@
+"""The benchmark suite: our gateway against a direct call and against FastMCP's stock proxy.
+
+    make bench                      # python -m bench.suite: the full run, writes bench/results/
+    python -m bench.suite --quick   # seconds: proves the suite works (CI), figures meaningless
+
+Every figure is measured for each path in the same run, alternating where it matters, with the
+same client and the same backend, and reported as medians and as ratios against the direct
+call. The machines are shared and noisy: only ratios from one run mean anything.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import sys
+import tempfile
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+from bench import measure, report
+from bench.lean import LEGACY, MODERN
+from bench.topology import PYTHON, ROOT, Server, backend, backend_requests, gateway, http_config, stock_proxy
+
+ERAS = (LEGACY, MODERN)
+
+
+def run(fn: Any, /, *args: Any, **kwargs: Any) -> Any:
+    """Run one async measurement to completion."""
+    return anyio.run(functools.partial(fn, *args, **kwargs))
+
+
+class Suite:
+    def __init__(self, work: Path, *, quick: bool) -> None:
+        self.work = work
+        self.quick = quick
+        self.calls = 20 if quick else 300
+        self.seconds = 0.4 if quick else 3.0
+        self.out = report.Report()
+
+    def run(self) -> report.Report:
+        with ExitStack() as stack:
+            sse = stack.enter_context(backend(self.work))
+            ours = stack.enter_context(gateway(self.work, http_config({"bench": sse.url})))
+            stock = stack.enter_context(stock_proxy(self.work, {"bench": sse.url}))
+            paths = {"direct": sse, "gateway": ours, "stock proxy": stock}
+            tools = {label: run(measure.tool_named, s.url, "echo") for label, s in paths.items()}
+            self.latency(paths, tools)
+            self.requests_per_call(sse, paths, tools)
+            self.throughput(paths, tools)
+            self.slow_tool(sse, ours)
+        self.listing()
+        self.link_kinds()
+        self.json_backends()
+        return self.out
+
+    # -- sections ---------------------------------------------------------------------------
+
+    def latency(self, paths: dict[str, Server], tools: dict[str, str]) -> None:
+        section = self.out.section(
+            "Sequential latency (echo tool, one client, ms)",
+            ["client", "era", "path", "p50", "p99", "p50 ratio"],
+        )
+        for kind in ("lean", "sdk"):
+            for era in ERAS:
+                calls = self.calls if kind == "lean" else self.calls // 2
+                stock_calls = max(20, calls // 5)
+                pick = {k: (paths[k].url, tools[k]) for k in paths}
+                fast = run(
+                    measure.latency,
+                    {k: pick[k] for k in ("direct", "gateway")},
+                    kind=kind,
+                    era=era,
+                    calls=calls,
+                )
+                slow = run(
+                    measure.latency,
+                    {k: pick[k] for k in ("direct", "stock proxy")},
+                    kind=kind,
+                    era=era,
+                    calls=stock_calls,
+                )
+                base = fast["direct"]["p50"]
+                for label, row in (("direct", fast["direct"]), ("gateway", fast["gateway"])):
+                    section.row(kind, era, label, row["p50"], row["p99"], row["p50"] / base)
+                section.row(
+                    kind,
+                    era,
+                    "stock proxy",
+                    slow["stock proxy"]["p50"],
+                    slow["stock proxy"]["p99"],
+                    slow["stock proxy"]["p50"] / slow["direct"]["p50"],
+                )
+                self.out.figure(f"latency.{kind}.{era}.ratio", fast["gateway"]["p50"] / base)
+                self.out.figure(f"latency.{kind}.{era}.added_ms", fast["gateway"]["p50"] - base)
+
+    def requests_per_call(self, sse: Server, paths: dict[str, Server], tools: dict[str, str]) -> None:
+        section = self.out.section("Backend HTTP requests per proxied call", ["era", "path", "requests/call"])
+        calls = 20
+        for era in ERAS:
+            for label in ("direct", "gateway", "stock proxy"):
+
+                async def one_path(label: str = label, era: str = era) -> None:
+                    async with measure.open_client("lean", paths[label].url, era) as client:
+                        await client.call(tools[label], {"text": "warm"})
+                        backend_requests(sse, reset=True)
+                        for _ in range(calls):
+                            await client.call(tools[label], {"text": "x"})
+
+                anyio.run(one_path)
+                per_call = backend_requests(sse) / calls
+                section.row(era, label, per_call)
+                self.out.figure(f"requests.{era}.{label}", per_call)
+
+    def throughput(self, paths: dict[str, Server], tools: dict[str, str]) -> None:
+        section = self.out.section(
+            f"Throughput (echo tool, calls/s for {self.seconds:g} s; CPU is the proxy process's, per call)",
+            ["client", "era", "clients", "path", "calls/s", "errors", "ratio", "CPU ms/call", "RSS MB"],
+        )
+        plan: list[tuple[str, str, int]] = [("lean", MODERN, n) for n in (1, 8, 32)]
+        plan += [("lean", LEGACY, 32), ("sdk", MODERN, 32), ("sdk", LEGACY, 32)]
+        for kind, era, clients in plan:
+            base: float | None = None
+            for label in ("direct", "gateway", "stock proxy"):
+                watch = None if label == "direct" else paths[label]
+                result = run(
+                    measure.throughput,
+                    paths[label].url,
+                    tools[label],
+                    {"text": "hello"},
+                    kind=kind,
+                    era=era,
+                    clients=clients,
+                    seconds=self.seconds,
+                    watch=watch,
+                )
+                base = base or result.per_second
+                ratio = result.per_second / base
+                section.row(
+                    kind, era, clients, label, result.per_second, result.errors, ratio,
+                    result.cpu_ms_per_call, result.rss_mb,
+                )  # fmt: skip
+                self.out.figure(f"throughput.{kind}.{era}.{clients}.{label}.ratio", ratio)
+                if result.cpu_ms_per_call is not None:
+                    self.out.figure(f"cpu.{kind}.{era}.{clients}.{label}", result.cpu_ms_per_call)
+
+    def slow_tool(self, sse: Server, ours: Server) -> None:
+        section = self.out.section(
+            "A tool that sleeps 50 ms, 32 lean clients (2026-07-28)", ["path", "calls/s", "errors", "ratio"]
+        )
+        base: float | None = None
+        for label, server, tool in (("direct", sse, "sleep_ms"), ("gateway", ours, "bench_sleep_ms")):
+            result = run(
+                measure.throughput,
+                server.url,
+                tool,
+                {"ms": 50},
+                kind="lean",
+                era=MODERN,
+                clients=32,
+                seconds=self.seconds,
+            )
+            base = base or result.per_second
+            section.row(label, result.per_second, result.errors, result.per_second / base)
+            self.out.figure(f"slow.{label}.ratio", result.per_second / base)
+
+    def listing(self) -> None:
+        section = self.out.section(
+            "tools/list, N backends × 20 tools (lean client, ms)",
+            ["backends", "path", "tools", "p50", "p99", "idle RSS MB"],
+        )
+        counts = (1, 3) if self.quick else (1, 3, 10)
+        with backend(self.work) as sse:
+            for count in counts:
+                mounts = {f"b{i}": sse.url for i in range(count)}
+                starts = {
+                    "gateway": functools.partial(
+                        gateway, self.work, http_config(mounts), label=f"list{count}"
+                    ),
+                    "stock proxy": functools.partial(stock_proxy, self.work, mounts),
+                }
+                for label, start in starts.items():
+                    with start() as server:
+                        calls = 5 if label == "stock proxy" or self.quick else 100
+                        row = run(measure.list_latency, server.url, calls=calls)
+                        rss = server.rss_mb()
+                        section.row(count, label, int(row["tools"]), row["p50"], row["p99"], rss)
+                        self.out.figure(f"list.{count}.{label}.p50", row["p50"])
+                        self.out.figure(f"rss.idle.{count}.{label}", rss)
+
+    def link_kinds(self) -> None:
+        section = self.out.section(
+            "Per link kind (echo tool, lean client, 2026-07-28, ms)", ["link", "p50", "p99", "vs direct HTTP"]
+        )
+        with backend(self.work) as sse:
+            configs: dict[str, str] = {
+                "in-process": "backends:\n  bench:\n    module: bench.backend:create_server\n",
+                "stdio": (
+                    "backends:\n  bench:\n    command: "
+                    f"[{PYTHON}, -m, bench.backend, --transport, stdio]\n    cwd: {ROOT}\n"
+                ),
+                "streamable HTTP": http_config({"bench": sse.url}),
+            }
+            for link, config in configs.items():
+                with gateway(self.work, config, label="link") as server:
+                    rows = run(
+                        measure.latency,
+                        {"direct": (sse.url, "echo"), "gateway": (server.url, "bench_echo")},
+                        kind="lean",
+                        era=MODERN,
+                        calls=self.calls,
+                    )
+                ratio = rows["gateway"]["p50"] / rows["direct"]["p50"]
+                section.row(link, rows["gateway"]["p50"], rows["gateway"]["p99"], ratio)
+                self.out.figure(f"link.{link}.ratio", ratio)
+
+    def json_backends(self) -> None:
+        section = self.out.section(
+            "JSON-mode backend (application/json answers), 32 lean clients, 2026-07-28",
+            ["path", "calls/s", "errors", "ratio", "CPU ms/call"],
+        )
+        with (
+            backend(self.work, json_response=True) as js,
+            gateway(self.work, http_config({"bench": js.url})) as ours,
+        ):
+            base: float | None = None
+            for label, server, tool in (("direct", js, "echo"), ("gateway", ours, "bench_echo")):
+                watch = ours if label == "gateway" else None
+                result = run(
+                    measure.throughput, server.url, tool, {"text": "hi"}, kind="lean", era=MODERN, clients=32,
+                    seconds=self.seconds, watch=watch,
+                )  # fmt: skip
+                base = base or result.per_second
+                ratio = result.per_second / base
+                section.row(label, result.per_second, result.errors, ratio, result.cpu_ms_per_call)
+                self.out.figure(f"json.{label}.per_second", result.per_second)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.suite", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="seconds, to prove the suite runs (CI)")
+    parser.add_argument("--output", type=Path, help="write the Markdown table here")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as tmp:
+        result = Suite(Path(tmp), quick=args.quick).run()
+    text = result.markdown(quick=args.quick)
+    print(text)
+    output: Path | None = args.output
+    if output is None and not args.quick:
+        output = Path(__file__).parent / "results" / "latest.md"
+    if output is not None:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(text)
+        print(f"written to {output}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,60 @@
+"""Lists served from a cache of their wire form.
+
+The SDK validates and re-serializes every spec result against the client's protocol version;
+for a `tools/list` of a few hundred tools that is most of the time the list takes. The names a
+client may see change only when the index does (a backend's catalog, a health verdict, a
+reload) and differ only per view, so the wire form is cached per index object (views hand out
+one filtered index per view and base index), method, protocol version and cursor. A rebuilt
+index is a new object: entries for the old one are never served again and age out.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import TYPE_CHECKING, Any
+
+from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
+
+if TYPE_CHECKING:
+    from gateway.app import Gateway
+    from gateway.routes import RouteIndex
+
+LIST_METHODS = frozenset({"tools/list", "prompts/list", "resources/list", "resources/templates/list"})
+MAX_ENTRIES = 512
+
+
+class ListCache:
+    """SDK server middleware (innermost): answers repeated lists from the cached wire form."""
+
+    def __init__(self, gateway: Gateway, max_entries: int = MAX_ENTRIES) -> None:
+        self._gateway = gateway
+        self._max = max_entries
+        self._entries: OrderedDict[tuple[Any, ...], tuple[RouteIndex, dict[str, Any]]] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+        if ctx.method not in LIST_METHODS or ctx.request_id is None or not self._cacheable(ctx):
+            return await call_next(ctx)
+        index = await self._gateway.relay.index(ctx)
+        params = ctx.params or {}
+        key = (id(index), ctx.method, ctx.protocol_version, params.get("cursor"))
+        entry = self._entries.get(key)
+        if entry is not None and entry[0] is index:
+            self._entries.move_to_end(key)
+            return dict(entry[1])
+        generation = self._gateway.generation
+        result = await call_next(ctx)
+        if isinstance(result, dict) and self._gateway.generation == generation:
+            self._entries[key] = (index, dict(result))
+            while len(self._entries) > self._max:
+                self._entries.popitem(last=False)
+        return result
+
+    def _cacheable(self, ctx: ServerRequestContext[Any, Any]) -> bool:
+        """Only what depends on the index alone: no gateway-local components, past the handshake."""
+        if self._gateway.has_local_components:
+            return False
+        connection = getattr(ctx.session, "_connection", None)
+        return bool(getattr(connection, "initialize_accepted", False))

@@ -1,0 +1,62 @@
+"""OpenTelemetry traces across the hop.
+
+Each forwarded request gets a CLIENT span (`tools/call <name>`) under the span FastMCP opens
+for the client's request, and its context travels to the backend in the request's `_meta`
+(`traceparent`), where a FastMCP backend continues the trace. Only `opentelemetry-api` is
+required (FastMCP brings it): without an SDK every span is a no-op. To export, install the
+extra (`pip install 'mcp-orchestration-gateway[otel]'`) and set the standard variables
+(`OTEL_EXPORTER_OTLP_ENDPOINT`, `OTEL_SERVICE_NAME`, ...); `gateway run` then sends spans over
+OTLP/HTTP.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+from fastmcp.telemetry import inject_trace_context
+from opentelemetry import trace
+
+logger = logging.getLogger(__name__)
+tracer = trace.get_tracer("mcp_gateway")
+
+
+@contextmanager
+def forward_span(method: str, name: str, attributes: Mapping[str, str]) -> Iterator[trace.Span]:
+    """The span of one forwarded request (errors are recorded on it)."""
+    title = f"{method} {name}" if name else method
+    with tracer.start_as_current_span(title, kind=trace.SpanKind.CLIENT, attributes=dict(attributes)) as span:
+        yield span
+
+
+def carry(params: dict[str, Any]) -> None:
+    """Put the current trace context into the request's `_meta` for the backend."""
+    meta = inject_trace_context(params.get("_meta"))
+    if meta is not None:
+        params["_meta"] = meta
+
+
+def setup_from_environment(environ: Mapping[str, str] = os.environ) -> bool:
+    """Export spans over OTLP/HTTP when `OTEL_EXPORTER_OTLP_ENDPOINT` (or the traces variant)
+    is set and the `otel` extra is installed; True when an exporter was installed."""
+    if not (environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")):
+        return False
+    try:
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+        from opentelemetry.sdk.resources import Resource
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import BatchSpanProcessor
+    except ImportError:
+        logger.warning(
+            "OTEL_EXPORTER_OTLP_ENDPOINT is set but the OpenTelemetry SDK is not installed: "
+            "pip install 'mcp-orchestration-gateway[otel]'"
+        )
+        return False
+    service = environ.get("OTEL_SERVICE_NAME", "mcp-gateway")
+    provider = TracerProvider(resource=Resource.create({"service.name": service}))
+    provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+    trace.set_tracer_provider(provider)
+    return True
