@@ -19,11 +19,13 @@ from typing import Any
 import anyio
 from fastmcp import FastMCP
 
-from gateway.backend import Backend, BackendRunner
+from gateway.backend import Backend
 from gateway.caller import Caller
 from gateway.config import GatewayConfig, LoadedConfig
 from gateway.egress import Egress
+from gateway.lifecycle import BackendRunner
 from gateway.listcache import ListCache
+from gateway.lockguard import LockGuard
 from gateway.metrics import Metrics
 from gateway.notify import KINDS, FrontSessions, Notifier
 from gateway.policies.audit import AuditLog
@@ -31,11 +33,13 @@ from gateway.policies.ratelimit import RateLimiter
 from gateway.policies.ratelimit_redis import RedisBuckets
 from gateway.readiness import WaitForCatalogs
 from gateway.relay import Relay
+from gateway.result_store import ResultStore
 from gateway.routes import BackendView, RouteIndex
 from gateway.session import BackendSession
 from gateway.subscriptions import SubscriptionHub
 from gateway.tasks import TaskHost
 from gateway.views import Views
+from gateway.workflows.engine import Workflows
 
 logger = logging.getLogger("gateway")
 
@@ -86,6 +90,7 @@ class Gateway:
         self.relay = Relay(self)
         self.relay.install()
         self.relay.advertise(completions=False, subscriptions=False)
+        self.workflows = Workflows(self)
         self.list_cache = ListCache(self)
         self.server._mcp_server.middleware.append(self.list_cache)
 
@@ -103,14 +108,21 @@ class Gateway:
         return backend
 
     def apply_policies(self, config: GatewayConfig) -> None:
-        """Adopt the views, rate limits and audit sink of `config` (at start and on reload)."""
+        """Adopt the views, rate limits, lockfile and audit sink of `config` (at start and on reload)."""
         self.config = config
         self.views = Views(config.views, tool_scopes=config.tool_scopes)
+        self.lock = LockGuard.for_config(config, self.base_dir)
         self.limiter = RateLimiter(
             config.rate_limits,
             backends={n: b.rate_limit for n, b in config.backends.items()},
             store=self.shared_buckets,
         )
+        kept: ResultStore | None = getattr(self, "results", None)
+        if kept is None:
+            self.results = ResultStore(config.limits.result_store)
+            """Oversized tool results kept for their callers (`oversized_response: resource_link`)."""
+        else:
+            kept.configure(config.limits.result_store)
         previous: AuditLog | None = getattr(self, "audit", None)
         if previous is None or previous.sink != config.audit.sink:
             self.audit = AuditLog(config.audit.sink, base_dir=self.base_dir)
@@ -207,7 +219,7 @@ class Gateway:
             for b in self.backends.values()
             if b.listing is not None and not b.hidden
         ]
-        self.index = RouteIndex.build(views)
+        self.index = self.lock.build(views)
         self.generation += 1
         self._personal.clear()
         capabilities = [c for c in (b.capabilities() for b in self.backends.values()) if c is not None]
@@ -255,7 +267,7 @@ class Gateway:
                         b.name, b.namespace, listing, b.config.tools, b.config.prompts, b.config.resources
                     )
                 )
-        index = RouteIndex.build(views)
+        index = self.lock.build(views, shared=False)
         self._personal[caller.key] = (stamp, index)
         return index
 

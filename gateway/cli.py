@@ -1,8 +1,9 @@
-"""The `gateway` command: run | check | list | call | schema.
+"""The `gateway` command: run | check | lock | list | call | schema.
 
     gateway run   [--config PATH] [--transport http|stdio|sse] [--host H] [--port P]
     gateway check [--config PATH]        validate the file, probe every backend; exit 0 if all is well
-    gateway list  [--config PATH] [--json]
+    gateway lock  [--config PATH] [--output PATH]   digest every backend's definitions (gateway.lock)
+    gateway list  [--config PATH] [--json] [--budget]   --budget: tools/list tokens per view
     gateway call  TOOL [--args JSON] [--config PATH]
     gateway schema [--output PATH]       the JSON Schema of gateway.yaml
 
@@ -21,9 +22,11 @@ from typing import Any
 import anyio
 
 from gateway.app import Gateway
+from gateway.budget import budget_report
 from gateway.config import ProcessSettings, load_config
 from gateway.errors import ConfigError
 from gateway.front import serve
+from gateway.lockcmd import lock_problems, write_lock
 from gateway.logs import configure as configure_logging
 from gateway.probe import call_tool, check, listing
 from gateway.schema import write_schema
@@ -45,11 +48,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         return write_schema(args.output)
     try:
         loaded = load_config(args.config)
-    except ConfigError as error:
-        for problem in error.problems:
-            print(f"{error.source}: {problem}", file=sys.stderr)
+        return _command(args, Gateway(loaded))
+    except Exception as error:
+        # a backend that cannot be built (a `module:` that does not import, an OpenAPI document
+        # that is not there) is found at startup: report it like any other config problem
+        found = _config_error(error)
+        if found is None:
+            raise
+        for problem in found.problems:
+            print(f"{args.config}: {problem}", file=sys.stderr)
         return EXIT_CONFIG
-    gateway = Gateway(loaded)
+
+
+def _command(args: argparse.Namespace, gateway: Gateway) -> int:
     if args.command == "run":
         setup_tracing()
         anyio.run(
@@ -60,13 +71,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK
     if args.command == "check":
         problems = anyio.run(check, gateway)
+        problems += lock_problems(gateway)
         for line in problems:
             print(line)
         if not problems:
             print(f"{args.config}: ok ({len(gateway.backends)} backends)")
         return EXIT_PROBLEMS if problems else EXIT_OK
+    if args.command == "lock":
+        written, lines = anyio.run(write_lock, gateway, args.output)
+        print("\n".join(lines))
+        return EXIT_OK if written else EXIT_PROBLEMS
     if args.command == "list":
-        text = anyio.run(listing, gateway, args.json)
+        text = anyio.run(budget_report if args.budget else listing, gateway, args.json)
         print(text)
         return EXIT_OK
     arguments = _arguments(args.args)
@@ -102,14 +118,36 @@ def _parser(settings: ProcessSettings) -> argparse.ArgumentParser:
     run.add_argument("--host", default=settings.host)
     run.add_argument("--port", type=int, default=settings.port)
     with_config(commands.add_parser("check", help="validate the config and probe every backend"))
+    lock = with_config(commands.add_parser("lock", help="digest every backend's definitions"))
+    lock.add_argument("--output", default=None, help="default: gateway.lockfile, beside the config")
     list_cmd = with_config(commands.add_parser("list", help="what a client would see"))
     list_cmd.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    list_cmd.add_argument(
+        "--budget", action="store_true", help="estimated tokens of each view's tools/list, and search mode"
+    )
     call = with_config(commands.add_parser("call", help="call one tool"))
     call.add_argument("tool")
     call.add_argument("--args", default="{}", help="tool arguments as a JSON object")
     schema = commands.add_parser("schema", help="print the JSON Schema of gateway.yaml")
     schema.add_argument("--output", default="-", help="file to write ('-': stdout)")
     return parser
+
+
+def _config_error(error: BaseException) -> ConfigError | None:
+    """The `ConfigError` behind `error` (raised inside a task group or a client's connect)."""
+    seen: set[int] = set()
+    pending: list[BaseException] = [error]
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, ConfigError):
+            return current
+        if isinstance(current, BaseExceptionGroup):
+            pending.extend(current.exceptions)
+        pending.extend(e for e in (current.__cause__, current.__context__) if e is not None)
+    return None
 
 
 def _arguments(text: str) -> dict[str, Any] | None:

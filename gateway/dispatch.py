@@ -2,6 +2,9 @@
 
     size limits → rate limits → (era translation) → backend session → answer size → audit
 
+An answer over `limits.max_response_bytes` is refused, cut, or (a tool result, in
+`resource_link` mode) kept for its caller and answered with a link (`gateway.policies.offload`).
+
 `Dispatch.forward` is the one path every routed request takes: tools, prompts, resources and
 completions. Calls (`tools/call`, `prompts/get`, `resources/read`) count against rate limits;
 each `tools/call` leaves one audit record, whatever its outcome.
@@ -22,6 +25,7 @@ from gateway import requestid
 from gateway.caller import Caller, FrontCaller
 from gateway.errors import GatewayError, RequestRejected, to_mcp_error
 from gateway.policies.audit import args_digest
+from gateway.policies.offload import offload
 from gateway.policies.size import check_request, fit_response
 from gateway.resilience.phases import counts_as_failure
 from gateway.resilience.retry import run_attempts
@@ -55,26 +59,10 @@ class Dispatch:
         front: str,
         raw: Mapping[str, Any] | None,
     ) -> dict[str, Any]:
-        """Forward one request; raises `MCPError` (the gateway's own errors mapped once)."""
-        attributes = {
-            "mcp.method": method,
-            "gateway.backend": route.backend,
-            "gateway.principal": caller.principal.name,
-            "gateway.request_id": requestid.ensure(),
-        }
-        with forward_span(method, front, attributes):
-            return await self._forward(caller, route, method, params, front=front, raw=raw)
+        """Forward one request; raises `MCPError` (the gateway's own errors mapped once).
 
-    async def _forward(
-        self,
-        caller: FrontCaller,
-        route: Route,
-        method: str,
-        params: dict[str, Any],
-        *,
-        front: str,
-        raw: Mapping[str, Any] | None,
-    ) -> dict[str, Any]:
+        Every request is counted in flight, measured, traced and (calls) audited, whatever
+        becomes of it."""
         gateway = self.gateway
         backend = gateway.backends[route.backend]
         rid = requestid.ensure()
@@ -82,21 +70,21 @@ class Dispatch:
         outcome, reason = "ok", None
         gateway.in_flight += 1
         backend.stats["requests"] += 1
+        attributes = {
+            "mcp.method": method,
+            "gateway.backend": backend.name,
+            "gateway.principal": caller.principal.name,
+            "gateway.request_id": rid,
+        }
         try:
-            if method in CALL_METHODS:
-                check_request(raw, gateway.config.limits)
-                if gateway.limiter.active:
-                    await gateway.limiter.check(caller.principal.name, front, backend.name)
-            result = await self._send(caller, backend, method, params, raw)
-            result = fit_response(method, result, gateway.config.limits, backend=backend.name)
+            with forward_span(method, front, attributes):
+                result = await self._pipeline(caller, route, backend, method, params, front, raw)
             if result.get("isError"):
                 outcome = "tool_error"
             return result
         except RequestRejected as error:
-            outcome, reason = (
-                ("rate_limited" if error.reason == "rate_limited" else "rejected"),
-                error.message,
-            )
+            outcome = "rate_limited" if error.reason == "rate_limited" else "rejected"
+            reason = error.message
             raise to_mcp_error(error) from None
         except GatewayError as error:
             outcome, reason = "error", error.message
@@ -126,6 +114,34 @@ class Dispatch:
                     latency_ms=round(elapsed * 1000, 3),
                     attempts=1,
                 )
+
+    async def _pipeline(
+        self,
+        caller: FrontCaller,
+        route: Route,
+        backend: Backend,
+        method: str,
+        params: dict[str, Any],
+        front: str,
+        raw: Mapping[str, Any] | None,
+    ) -> dict[str, Any]:
+        """Size and rate limits, the request itself, then the answer fitted to the size limits."""
+        limits = self.gateway.config.limits
+        if method in CALL_METHODS:
+            check_request(raw, limits)
+            if self.gateway.limiter.active:
+                await self.gateway.limiter.check(caller.principal.name, front, backend.name)
+        result = await self._send(caller, backend, method, params, raw)
+        if method == "tools/call":  # in `resource_link` mode, too large a result is kept and linked
+            result = offload(
+                result,
+                limits,
+                self.gateway.results,
+                principal=caller.principal,
+                tool=front,
+                output_schema="outputSchema" in route.item,
+            )
+        return fit_response(method, result, limits, backend=backend.name)
 
     async def _send(
         self,

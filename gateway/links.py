@@ -11,6 +11,8 @@ the backend's sessions need. Each kind keeps what can be shared, shared:
   environment (the SDK's safe defaults plus the backend's `env`).
 - `ModuleLink`: a FastMCP server imported into this process; its lifespan runs once, each
   session is a pair of in-memory streams.
+- `OpenApiLink` (`gateway.openapi`): a REST API, served by an in-process FastMCP server built
+  from its OpenAPI document.
 """
 
 from __future__ import annotations
@@ -25,17 +27,16 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import anyio
 import httpx2
 from fastmcp import FastMCP
 from mcp.client.sse import sse_client
 from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
-from mcp.shared.memory import create_client_server_memory_streams
 
 from gateway.config import BackendConfig
 from gateway.egress import Egress
 from gateway.errors import ConfigError
+from gateway.inmemory import serve_in_memory
 from gateway.resilience.observe import Observation, ObservingTransport
 
 Streams = tuple[Any, Any]
@@ -266,18 +267,8 @@ class ModuleLink(Link):
 
     @asynccontextmanager
     async def _connect(self) -> AsyncIterator[Streams]:
-        server = self.load()
-        lowlevel = server._mcp_server
-        async with (
-            create_client_server_memory_streams() as (client_streams, server_streams),
-            anyio.create_task_group() as tg,
-        ):
-            options = lowlevel.create_initialization_options()
-            tg.start_soon(lowlevel.run, server_streams[0], server_streams[1], options)
-            try:
-                yield client_streams
-            finally:
-                tg.cancel_scope.cancel()
+        async with serve_in_memory(self.load()) as streams:
+            yield streams
 
     def describe(self) -> str:
         return f"in-process {self.config.module}"
@@ -298,4 +289,8 @@ def make_link(name: str, config: BackendConfig, *, base_dir: Path, namespace: st
         return HttpLink(name, config, egress=egress)
     if kind == "sse":
         return SseLink(name, config, egress=egress)
+    if kind == "openapi":
+        from gateway.openapi import OpenApiLink  # it builds on this module
+
+        return OpenApiLink(name, config, base_dir=base_dir, egress=egress)
     return ModuleLink(name, config, base_dir=base_dir)

@@ -4,8 +4,10 @@ The SDK validates and re-serializes every spec result against the client's proto
 for a `tools/list` of a few hundred tools that is most of the time the list takes. The names a
 client may see change only when the index does (a backend's catalog, a health verdict, a
 reload) and differ only per view, so the wire form is cached per index object (views hand out
-one filtered index per view and base index), method, protocol version and cursor. A rebuilt
-index is a new object: entries for the old one are never served again and age out.
+one filtered index per view and base index), method, protocol version and cursor, and, for
+`tools/list`, whether the client is in search mode (`gateway.toolsearch`; its threshold is per
+view, not per index). A rebuilt index is a new object: entries for the old one are never
+served again and age out.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
+
+from gateway.principal import principal_of
 
 if TYPE_CHECKING:
     from gateway.app import Gateway
@@ -39,7 +43,8 @@ class ListCache:
             return await call_next(ctx)
         index = await self._gateway.relay.index(ctx)
         params = ctx.params or {}
-        key = (id(index), ctx.method, ctx.protocol_version, params.get("cursor"))
+        searching = ctx.method == "tools/list" and self._gateway.relay.search.active(principal_of(ctx), index)
+        key = (id(index), ctx.method, ctx.protocol_version, params.get("cursor"), searching)
         entry = self._entries.get(key)
         if entry is not None and entry[0] is index:
             self._entries.move_to_end(key)

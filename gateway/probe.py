@@ -39,6 +39,8 @@ async def listing(gateway: Gateway, as_json: bool) -> str:
         prompts = await client.list_prompts()
         resources = await client.list_resources()
         templates = await client.list_resource_templates()
+        # read while the backends run: at shutdown every backend becomes "stopped"
+        down = [(name, b.last_error) for name, b in gateway.backends.items() if b.state != "ready"]
     index = gateway.index
 
     def source(route: Any) -> str:
@@ -63,9 +65,7 @@ async def listing(gateway: Gateway, as_json: bool) -> str:
         for name, src, about in entries:
             summary = about.strip().splitlines()[0] if about.strip() else ""
             lines.append(f"  {name.ljust(width)}  ← {src}  {summary[:60]}")
-    for name, backend in gateway.backends.items():
-        if backend.state != "ready":
-            lines.append(f"! backend {name} unavailable: {backend.last_error}")
+    lines.extend(f"! backend {name} unavailable: {error or 'no answer'}" for name, error in down)
     return "\n".join(lines)
 
 

@@ -34,9 +34,13 @@ from gateway.caller import LOG_LEVEL_STATE_KEY, FrontCaller
 from gateway.dispatch import Dispatch
 from gateway.errors import GatewayError, to_mcp_error
 from gateway.naming import split_front_uri
+from gateway.policies.offload import RESULTS_TEMPLATE, is_kept_uri, read_kept
+from gateway.principal import principal_of
 from gateway.results import complete, forward_params, unknown_tool
 from gateway.routes import Route, RouteIndex, front_items
 from gateway.subscriptions import GatewayListenHandler
+from gateway.toolsearch import NAMES as SEARCH_TOOLS
+from gateway.toolsearch import ToolSearch
 
 if TYPE_CHECKING:
     from mcp.server.lowlevel.server import HandlerEntry
@@ -59,6 +63,7 @@ class Relay:
     def __init__(self, gateway: Gateway) -> None:
         self.gateway = gateway
         self.dispatch = Dispatch(gateway)
+        self.search = ToolSearch(self)
         self._local: dict[str, HandlerEntry[Any]] = {}
 
     def install(self) -> None:
@@ -130,6 +135,14 @@ class Relay:
     async def _list(self, ctx: Ctx, params: PaginatedRequestParams | None, method: str) -> dict[str, Any]:
         index = await self.index(ctx)
         items = _front_items(index, method)
+        if method == "tools/list" and self.search.active(principal_of(ctx), index):
+            items = self.search.tools()  # too many tokens for this client: the search pair instead
+        elif method == "resources/templates/list" and self._keeps_results:
+            items.append(dict(RESULTS_TEMPLATE))
+        if method == "tools/list" and self.gateway.workflows.defined:
+            flows = self.gateway.workflows.tools()
+            names = {item["name"] for item in flows}
+            items = [item for item in items if item.get("name") not in names] + flows
         key = LIST_KEYS[method]
         local = await self._local_items(ctx, method, key)
         if local:
@@ -147,6 +160,10 @@ class Relay:
         if next_cursor is not None:
             result["nextCursor"] = next_cursor
         return complete(ctx, result)
+
+    @property
+    def _keeps_results(self) -> bool:
+        return self.gateway.config.limits.oversized_response == "resource_link"
 
     async def index(self, ctx: Ctx) -> RouteIndex:
         """The names this client may use (catalogs loaded first)."""
@@ -167,6 +184,18 @@ class Relay:
         items = dumped.get(key, [])
         return list(items) if isinstance(items, list) else []
 
+    def _refuse_held(self, ctx: Ctx, kind: str, name: str) -> None:
+        """A name the lockfile holds back (`lock: block`) is refused saying why, if the caller
+        could see it; otherwise it stays indistinguishable from a name that does not exist."""
+        gateway = self.gateway
+        if not gateway.lock.holds_anything:
+            return
+        namespaces = {n: b.namespace for n, b in gateway.backends.items()}
+        visible = gateway.views.filter(gateway.lock.held, self.caller(ctx).principal, namespaces)
+        error = gateway.lock.refusal(visible, kind, name)
+        if error is not None:
+            raise to_mcp_error(error)
+
     def _input_schema(self, name: str) -> dict[str, Any] | None:
         route = self.gateway.index.tools.get(name)
         if route is None:
@@ -177,8 +206,14 @@ class Relay:
     # -- calls -----------------------------------------------------------------------------
 
     async def call_tool(self, ctx: Ctx, params: CallToolRequestParams) -> Any:
-        route = (await self.index(ctx)).tools.get(params.name)
+        if params.name in self.gateway.workflows.defined:
+            return complete(ctx, await self.gateway.workflows.call(ctx, params.name, params.arguments or {}))
+        index = await self.index(ctx)
+        if params.name in SEARCH_TOOLS and self.search.active(principal_of(ctx), index):
+            return await self.search.call(ctx, params, index)
+        route = index.tools.get(params.name)
         if route is None:
+            self._refuse_held(ctx, "tools", params.name)
             local = self._local.get("tools/call")
             if local is not None and self.gateway.has_local_components:
                 return await local.handler(ctx, params)
@@ -189,6 +224,7 @@ class Relay:
     async def get_prompt(self, ctx: Ctx, params: GetPromptRequestParams) -> Any:
         route = (await self.index(ctx)).prompts.get(params.name)
         if route is None:
+            self._refuse_held(ctx, "prompts", params.name)
             local = self._local.get("prompts/get")
             if local is not None and self.gateway.has_local_components:
                 return await local.handler(ctx, params)
@@ -198,8 +234,14 @@ class Relay:
 
     async def read_resource(self, ctx: Ctx, params: ReadResourceRequestParams) -> Any:
         uri = str(params.uri)
+        if is_kept_uri(uri):  # an oversized tool result the gateway kept for its caller
+            kept = read_kept(self.gateway.results, principal_of(ctx), uri)
+            if kept is None:
+                raise _resource_not_found(uri)
+            return complete(ctx, kept)
         found = self.resolve_uri(uri, await self.index(ctx))
         if found is None:
+            self._refuse_held(ctx, "resources", uri)
             local = self._local.get("resources/read")
             if local is not None and self.gateway.has_local_components:
                 return await local.handler(ctx, params)

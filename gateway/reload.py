@@ -1,11 +1,12 @@
 """Hot reload: a changed `gateway.yaml` is applied without dropping connected clients.
 
 `gateway run` reloads on SIGHUP and, unless `gateway.watch_config` is off, when the file (or the
-`.env` beside it) changes. A new file is validated first: an invalid one is refused, its
-problems are logged, and the old configuration keeps serving. A valid one is applied in place:
-removed backends stop, new ones start, changed ones restart; views, rate limits, size limits
-and the audit sink are swapped; clients get `list_changed`. What is bound at startup (the HTTP
-front: `http`, `auth`, and the gateway's name) needs a restart, and the log says so.
+`.env` beside it, or the tool lockfile) changes. A new file is validated first: an invalid one is
+refused, its problems are logged, and the old configuration keeps serving. A valid one is applied
+in place: removed backends stop, new ones start, changed ones restart; views, rate limits, size
+limits, the audit sink and the lockfile are swapped; clients get `list_changed`. What is bound at
+startup (the HTTP front: `http`, `auth`, and the gateway's name) needs a restart, and the log
+says so.
 """
 
 from __future__ import annotations
@@ -60,9 +61,9 @@ class Reloader:
         self.last: Outcome | None = None
 
     def fingerprint(self) -> str:
-        """A digest of the file and the `.env` beside it (what the loader reads)."""
+        """A digest of the file, the `.env` beside it (what the loader reads) and the lockfile."""
         digest = hashlib.sha256()
-        for candidate in (self._path, self._path.parent / ".env"):
+        for candidate in (self._path, self._path.parent / ".env", self._gateway.lock.path):
             try:
                 digest.update(candidate.read_bytes())
             except OSError:

@@ -11,8 +11,10 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 from fastmcp import Client
+from fastmcp.client.messages import MessageHandler
 
 from gateway.app import Gateway
 from gateway.config import LoadedConfig, parse_config
@@ -46,3 +48,47 @@ def free_port() -> int:
 def era(request: pytest.FixtureRequest) -> Iterator[str]:
     """Both protocol eras at the front: the handshake era and the stateless one."""
     yield request.param
+
+
+_EXPORTER: Any = None
+
+
+def span_exporter() -> Any:
+    """An in-memory OpenTelemetry exporter on the process's tracer provider (OpenTelemetry
+    allows one global provider, so it is installed once and cleared for each caller)."""
+    global _EXPORTER
+    from opentelemetry import trace
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    if _EXPORTER is None:
+        provider = trace.get_tracer_provider()
+        if not isinstance(provider, TracerProvider):
+            provider = TracerProvider()
+            trace.set_tracer_provider(provider)
+        _EXPORTER = InMemorySpanExporter()
+        provider.add_span_processor(SimpleSpanProcessor(_EXPORTER))
+    _EXPORTER.clear()
+    return _EXPORTER
+
+
+class ListChanged(MessageHandler):
+    """A client message handler that counts `tools/list_changed` notifications."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.count = 0
+        self._changed = anyio.Event()
+
+    async def on_tool_list_changed(self, message: Any) -> None:
+        self.count += 1
+        self._changed.set()
+        self._changed = anyio.Event()
+
+    async def next_change(self, seen: int = 0, *, within: float = 15.0) -> int:
+        """Wait (at most `within` seconds) for a list_changed after the `seen`-th one."""
+        with anyio.fail_after(within):
+            while self.count == seen:
+                await self._changed.wait()
+        return self.count

@@ -10,9 +10,10 @@ from __future__ import annotations
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import BeforeValidator, Field, SecretStr, field_validator, model_validator
 
 from gateway.config.model_base import Frozen
+from gateway.config.openapi import OpenApiConfig
 from gateway.config.resilience import CircuitBreaker, HealthCheck, RetryPolicy
 from gateway.config.security import (
     AuditConfig,
@@ -25,7 +26,8 @@ from gateway.config.security import (
     RateLimits,
     ViewConfig,
 )
-from gateway.config.types import Duration, Glob, Name, PositiveDuration
+from gateway.config.types import Duration, Glob, Name, PositiveDuration, yaml_off
+from gateway.config.workflows import Workflow
 from gateway.egress import Egress, EgressError
 
 DEFAULT_CONNECT_TIMEOUT = 10.0
@@ -33,10 +35,12 @@ DEFAULT_REQUEST_TIMEOUT = 60.0
 DEFAULT_SESSION_IDLE_TIMEOUT = 1800.0
 DEFAULT_MAX_SESSIONS_STDIO = 1
 DEFAULT_MAX_SESSIONS_SHARED = 16
+DEFAULT_LOCKFILE = "gateway.lock"
 
-BackendKind = Literal["stdio", "http", "sse", "module"]
+BackendKind = Literal["stdio", "http", "sse", "module", "openapi"]
 ProtocolMode = Literal["auto", "legacy", "2026-07-28"]
 SessionScope = Literal["pooled", "per_client"]
+LockPolicy = Literal["off", "warn", "block"]
 
 
 class ComponentFilter(Frozen):
@@ -60,7 +64,7 @@ class ResourceFilter(Frozen):
 
 
 class BackendConfig(Frozen):
-    """One MCP server behind the gateway. Exactly one of `command`, `url`, `module`."""
+    """One MCP server behind the gateway. Exactly one of `command`, `url`, `module`, `openapi`."""
 
     command: tuple[str, ...] | None = Field(default=None, min_length=1)
     """Start the backend as a stdio subprocess: program and arguments. A leading `python` or
@@ -69,6 +73,8 @@ class BackendConfig(Frozen):
     """Reach the backend over HTTP: streamable HTTP, or SSE when the path ends in `/sse`."""
     module: str | None = Field(default=None, pattern=r"^[A-Za-z_][\w.]*(:[A-Za-z_]\w*)?$")
     """Mount a FastMCP server in-process: `package.module` (attribute `mcp`) or `package.module:attr`."""
+    openapi: OpenApiConfig | None = None
+    """Serve a REST API as tools, one per operation of its OpenAPI document (in-process)."""
     namespace: Annotated[str, Field(pattern=r"^([A-Za-z0-9][A-Za-z0-9_.-]*)?$", max_length=48)] | None = None
     """Prefix of this backend's tool and prompt names (`<namespace>_<name>`) and resource URIs;
     defaults to the backend's key; `""` means no prefix."""
@@ -125,6 +131,11 @@ class BackendConfig(Frozen):
     """How long a backend that went down keeps its tools listed (calls fail fast meanwhile)."""
     optional: bool = False
     """An optional backend that is down does not make the gateway unready."""
+    lock: Annotated[LockPolicy, BeforeValidator(yaml_off)] | None = None
+    """Compare this backend's definitions with the lockfile (`gateway lock`) on every listing:
+    `warn` logs the drift and serves the new definitions; `block` serves only what is locked
+    and refuses the rest until re-locked; `off` does not compare. Default: `warn` when the
+    lockfile exists, else `off`."""
 
     tools: ComponentFilter = ComponentFilter()
     """Tool include/exclude/rename."""
@@ -149,12 +160,14 @@ class BackendConfig(Frozen):
 
     @model_validator(mode="after")
     def _exactly_one_target(self) -> BackendConfig:
-        given = [k for k in ("command", "url", "module") if getattr(self, k) is not None]
+        given = [k for k in ("command", "url", "module", "openapi") if getattr(self, k) is not None]
         if len(given) != 1:
             found = ", ".join(given) if given else "none"
-            raise ValueError(f"needs exactly one of command, url, module (found: {found})")
+            raise ValueError(f"needs exactly one of command, url, module, openapi (found: {found})")
         if self.kind != "stdio" and (self.env or self.cwd):
             raise ValueError("`env` and `cwd` apply only to stdio backends (`command`)")
+        if self.kind == "openapi" and (self.headers or self.bearer_token or self.forward_identity):
+            raise ValueError("an OpenAPI backend's `headers` and `bearer_token` go under `openapi:`")
         if self.kind not in ("http", "sse") and (self.headers or self.bearer_token or self.forward_identity):
             raise ValueError(
                 "`headers`, `bearer_token` and `forward_identity` apply only to HTTP backends (`url`)"
@@ -163,6 +176,11 @@ class BackendConfig(Frozen):
             raise ValueError(
                 f"request_timeout ({self.request_timeout:g}s) is longer than deadline ({self.deadline:g}s); "
                 "a try cannot outlast the whole request"
+            )
+        if self.openapi is not None and self.openapi.timeout >= self.request_timeout:
+            raise ValueError(
+                f"openapi.timeout ({self.openapi.timeout:g}s) must be shorter than request_timeout "
+                f"({self.request_timeout:g}s), or the gateway gives up before the API request does"
             )
         if self.bearer_token is not None and any(k.lower() == "authorization" for k in self.headers):
             raise ValueError(
@@ -177,6 +195,8 @@ class BackendConfig(Frozen):
             return "stdio"
         if self.module is not None:
             return "module"
+        if self.openapi is not None:
+            return "openapi"
         assert self.url is not None
         return "sse" if urlsplit(self.url).path.rstrip("/").endswith("/sse") else "http"
 
@@ -202,12 +222,19 @@ class GatewaySection(Frozen):
     """Instructions for clients; default: a summary of the mounted backends."""
     list_page_size: int | None = Field(default=None, ge=1)
     """Page size of tools/prompts/resources lists (opaque cursors); default: one page."""
+    search_above_tokens: int | None = Field(default=None, ge=1)
+    """Above this estimated size of a client's `tools/list` (in tokens; `gateway list --budget`
+    shows them), it gets `search_tools` and `call_tool` instead of every tool; views may set
+    their own. Default: always the full list."""
     drain_timeout: PositiveDuration = 10.0
     """On shutdown, how long calls in flight may take to finish before they are cut off."""
     watch_config: bool = True
     """`gateway run`: reload this file when it changes (SIGHUP reloads it in any case)."""
     watch_interval: PositiveDuration = 2.0
     """How often the file is checked for changes."""
+    lockfile: str = Field(default=DEFAULT_LOCKFILE, min_length=1)
+    """The tool lockfile that `gateway lock` writes and `gateway check` and each backend's
+    `lock` policy compare with; relative to this file."""
 
 
 class HttpFront(Frozen):
@@ -247,6 +274,8 @@ class GatewayConfig(Frozen):
     """Where backends may be (loopback only unless widened)."""
     backends: dict[Name, BackendConfig] = {}
     """The MCP servers behind the gateway, by key."""
+    workflows: dict[Name, Workflow] = {}
+    """Tools the gateway serves itself, made of steps that call backend tools (see README)."""
 
     @model_validator(mode="after")
     def _namespaces_unique(self) -> GatewayConfig:
@@ -265,13 +294,18 @@ class GatewayConfig(Frozen):
     def _egress(self) -> GatewayConfig:
         guard = Egress(self.egress.allow)
         for key, backend in self.backends.items():
-            host = urlsplit(backend.url).hostname if backend.url else None
-            if host is None:
-                continue
-            try:
-                guard.check_literal(host)
-            except EgressError as error:
-                raise ValueError(f"backends.{key}.url: {error}") from None
+            urls = {"url": backend.url}
+            if backend.openapi is not None:
+                api = backend.openapi
+                urls |= {"openapi.spec": api.spec_url, "openapi.base_url": api.base_url}
+            for field, url in urls.items():
+                host = urlsplit(url).hostname if url else None
+                if host is None:
+                    continue
+                try:
+                    guard.check_literal(host)
+                except EgressError as error:
+                    raise ValueError(f"backends.{key}.{field}: {error}") from None
         return self
 
     def namespace_of(self, key: str) -> str:

@@ -18,10 +18,10 @@ import re
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import BeforeValidator, Field, SecretStr, field_validator, model_validator
 
 from gateway.config.model_base import Frozen
-from gateway.config.types import Glob, PositiveDuration
+from gateway.config.types import ByteCount, Glob, PositiveDuration, yaml_off
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 REDIS_SCHEMES = ("redis://", "rediss://")
@@ -124,6 +124,9 @@ class ViewConfig(Frozen):
     """Tools carrying any of these tags are excluded."""
     require_scopes: dict[str, tuple[str, ...]] = {}
     """Tool name glob → scopes a principal needs to see and call it."""
+    search_above_tokens: Annotated[int, Field(ge=1)] | None = None
+    """Above this estimated size of its `tools/list` (in tokens), the view gets `search_tools` and
+    `call_tool` instead of every tool; default: `gateway.search_above_tokens`."""
 
 
 class Rate(Frozen):
@@ -186,6 +189,18 @@ class RateLimits(Frozen):
         return self.store if isinstance(self.store, SecretStr) else None
 
 
+class ResultStoreConfig(Frozen):
+    """Oversized tool results kept for their caller (`oversized_response: resource_link`), in
+    memory, bounded; the least recently read go first."""
+
+    max_bytes: Annotated[ByteCount, Field(ge=1024)] = 64 * 1024 * 1024
+    """All kept results together (`64MiB`); a single larger result is refused."""
+    max_items: Annotated[int, Field(ge=1)] = 1000
+    """Results kept at most."""
+    ttl: PositiveDuration = 900.0
+    """How long a result can be read after the call (`15m`)."""
+
+
 class Limits(Frozen):
     """Size limits, enforced before any work is done."""
 
@@ -205,14 +220,18 @@ class Limits(Frozen):
     """Serialized size of a request's `_meta`."""
     max_response_bytes: Annotated[int, Field(ge=1024)] = 1_000_000
     """Serialized size of a backend's answer."""
-    oversized_response: Literal["reject", "truncate"] = "truncate"
-    """Too large an answer: refuse it, or cut its text with a marker saying so."""
+    oversized_response: Literal["reject", "truncate", "resource_link"] = "truncate"
+    """Too large an answer: refuse it, cut its text with a marker saying so, or (`resource_link`,
+    tool results only; other answers are cut) keep it in `result_store` and answer with a link
+    that the caller reads with `resources/read`."""
+    result_store: ResultStoreConfig = ResultStoreConfig()
+    """Where `resource_link` keeps oversized tool results."""
 
 
 class AuditConfig(Frozen):
     """One JSON line per call: time, principal, backend, tool, argument digest, outcome, latency."""
 
-    sink: str = "off"
+    sink: Annotated[str, BeforeValidator(yaml_off)] = "off"
     """`off`, `stderr`, `stdout`, or a file path (appended to)."""
 
 

@@ -1,4 +1,4 @@
-"""Small value types shared by the configuration model: durations, names, globs.
+"""Small value types shared by the configuration model: durations, sizes, names, globs.
 
 Durations are written the way operators think of them (`"30s"`, `"250ms"`, `"2m"`, `"1h"`) or as
 plain numbers of seconds; they load as `float` seconds. Names are the identifiers that end up
@@ -62,3 +62,38 @@ Name = Annotated[str, Field(pattern=NAME_PATTERN, max_length=48)]
 
 Glob = Annotated[str, Field(min_length=1)]
 """A shell-style pattern (`fnmatch`): `*` any run of characters, `?` one, `[ab]` a set."""
+
+_BYTES = re.compile(r"^\s*(\d+)\s*(B|KB|MB|GB|KiB|MiB|GiB)?\s*$")
+_UNIT_BYTES: dict[str | None, int] = {None: 1, "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9}
+_UNIT_BYTES |= {"KiB": 2**10, "MiB": 2**20, "GiB": 2**30}
+
+
+def parse_bytes(value: object) -> int:
+    """`"64MB"` → 64_000_000, `"64MiB"` → 67_108_864, `4096` → 4096; anything else is refused."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        match = _BYTES.match(value)
+        if match:
+            return int(match.group(1)) * _UNIT_BYTES[match.group(2)]
+    raise ValueError(f"{value!r} is not a size; write a number of bytes or e.g. '64MB', '512KiB'")
+
+
+ByteCount = Annotated[
+    int,
+    BeforeValidator(parse_bytes),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "integer", "minimum": 0},
+                {"type": "string", "pattern": r"^\s*\d+\s*(B|KB|MB|GB|KiB|MiB|GiB)?\s*$"},
+            ]
+        }
+    ),
+]
+"""A size in bytes (`"64MB"`, `"512KiB"`, or a number), an int once loaded."""
+
+
+def yaml_off(value: object) -> object:
+    """YAML reads a bare `off` as false; where a setting's word is `off`, that is what it means."""
+    return "off" if value is False else value

@@ -18,25 +18,12 @@ from typing import Any
 import anyio
 import pytest
 from fastmcp import Client
-from fastmcp.client.messages import MessageHandler
 from mcp.shared.exceptions import MCPError
 
-from tests.conftest import PYTHON, ROOT, free_port
+from tests.conftest import PYTHON, ROOT, ListChanged, free_port
 from tests.e2e.support import Proc, gateway_command, running, ts_client, wait_for_http
 
 pytestmark = pytest.mark.e2e
-
-
-class ListChanged(MessageHandler):
-    def __init__(self) -> None:
-        super().__init__()
-        self.count = 0
-        self.changed = anyio.Event()
-
-    async def on_tool_list_changed(self, message: Any) -> None:
-        self.count += 1
-        self.changed.set()
-        self.changed = anyio.Event() if self.count > 99 else self.changed
 
 
 def start_backend(port: int, log: Path) -> Proc:
@@ -105,14 +92,11 @@ def test_a_backend_that_dies_leaves_after_the_grace_period_and_returns_when_it_c
             healthy_started = time.monotonic()
             echo = await client.call_tool("e_echo", {"text": "still here"})
             healthy_latency = time.monotonic() - healthy_started
-            with anyio.fail_after(10):
-                await watcher.changed.wait()
+            await watcher.next_change(0, within=10)
             gone = {t.name for t in await client.list_tools()}
             first_change = watcher.count
             topology["backend"] = start_backend(topology["port"], topology["tmp"] / "backend-2.log")
-            with anyio.fail_after(10):
-                while watcher.count == first_change:  # noqa: ASYNC110 - the notification is the event awaited
-                    await anyio.sleep(0.05)
+            await watcher.next_change(first_change, within=10)
             back = {t.name for t in await client.list_tools()}
             after = await client.call_tool("f_work", {"tag": "y"})
         return locals()

@@ -11,9 +11,8 @@ from typing import Any
 import anyio
 import pytest
 from fastmcp import Client
-from fastmcp.client.messages import MessageHandler
 
-from tests.conftest import free_port
+from tests.conftest import ListChanged, free_port
 from tests.e2e.support import gateway_command, running
 
 pytestmark = pytest.mark.e2e
@@ -33,25 +32,6 @@ WITH_RICH = (
     namespace: r
 """
 )
-
-
-class ListChanged(MessageHandler):
-    def __init__(self) -> None:
-        super().__init__()
-        self.count = 0
-        self._changed = anyio.Event()
-
-    async def on_tool_list_changed(self, message: Any) -> None:
-        self.count += 1
-        self._changed.set()
-        self._changed = anyio.Event()
-
-    async def next_change(self, seen: int) -> int:
-        """Wait for a list_changed after the `seen`-th one."""
-        with anyio.fail_after(15):
-            while self.count == seen:
-                await self._changed.wait()
-        return self.count
 
 
 def wait_for_log(path: Path, text: str, deadline: float = 15.0) -> str:

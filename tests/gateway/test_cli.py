@@ -76,6 +76,16 @@ class TestListAndCall:
         assert tools["st_increment"] == "st:increment"
         assert {t["name"] for t in listed["templates"]} >= {"echo://echo/items/{item_id}"}
 
+    def test_the_table_flags_only_backends_that_really_are_down(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        config = (
+            GOOD + "  gone:\n    url: http://127.0.0.1:9/mcp\n    optional: true\n    connect_timeout: 1s\n"
+        )
+        assert main(["list", "--config", str(write(tmp_path, config))]) == EXIT_OK
+        flagged = [line for line in capsys.readouterr().out.splitlines() if line.startswith("!")]
+        assert len(flagged) == 1 and flagged[0].startswith("! backend gone unavailable: ")
+
     def test_call_prints_the_result(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
         config = str(write(tmp_path, GOOD))
         assert main(["call", "echo_echo", "--args", '{"text": "hi"}', "--config", config]) == EXIT_OK
@@ -89,3 +99,15 @@ def test_schema_command_prints_the_committed_schema() -> None:
         [PYTHON, "-m", "gateway", "schema"], capture_output=True, text=True, check=True, cwd=ROOT
     )
     assert done.stdout == (ROOT / "gateway.schema.json").read_text()
+
+
+def test_a_backend_that_cannot_be_built_is_a_config_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = write(tmp_path, "backends:\n  x:\n    module: no.such.module\n")
+    for command in ("check", "list"):
+        assert main([command, "--config", str(config)]) == EXIT_CONFIG
+        err = capsys.readouterr().err
+        assert (
+            f"{config}: backends.x.module: cannot import 'no.such.module'" in err and "Traceback" not in err
+        )

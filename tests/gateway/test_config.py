@@ -200,3 +200,11 @@ def test_the_committed_schema_is_current() -> None:
     """gateway.schema.json is generated from the model: regenerate with `make schema`."""
     committed = (ROOT / "gateway.schema.json").read_text()
     assert committed == render_schema(), "gateway.schema.json is stale: run `make schema`"
+
+
+def test_a_bare_off_means_off_where_the_setting_is_a_word() -> None:
+    """YAML 1.1 reads `off` as false; `audit.sink: off` and `lock: off` still mean `off`."""
+    config = parse_config(
+        "audit: {sink: off}\nbackends:\n  e: {module: tests.fakes.echo, lock: off}\n", environ={}
+    )
+    assert config.audit.sink == "off" and config.backends["e"].lock == "off"

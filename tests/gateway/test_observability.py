@@ -4,20 +4,17 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from opentelemetry import trace
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from prometheus_client.parser import text_string_to_metric_families
 
 from gateway import requestid
 from gateway.logs import JsonFormatter, RequestIdFilter
 from gateway.tracing import setup_from_environment
-from tests.conftest import connected, make_gateway
+from tests.conftest import connected, make_gateway, span_exporter
 
 CONFIG = """
 backends:
@@ -28,18 +25,10 @@ backends:
     namespace: r
 """
 
-EXPORTER = InMemorySpanExporter()
 
-
-@pytest.fixture(scope="module")
-def spans() -> Iterator[InMemorySpanExporter]:
-    """One tracer provider per process (OpenTelemetry allows a single global one)."""
-    provider = trace.get_tracer_provider()
-    if not isinstance(provider, TracerProvider):
-        provider = TracerProvider()
-        trace.set_tracer_provider(provider)
-    provider.add_span_processor(SimpleSpanProcessor(EXPORTER))
-    yield EXPORTER
+@pytest.fixture
+def spans() -> InMemorySpanExporter:
+    return span_exporter()
 
 
 def gateway_spans(finished: Any, name: str) -> list[Any]:

@@ -5,15 +5,12 @@ from __future__ import annotations
 
 import textwrap
 from pathlib import Path
-from typing import Any
 
-import anyio
 import pytest
-from fastmcp.client.messages import MessageHandler
 from mcp.shared.exceptions import MCPError
 
 from gateway.reload import Reloader
-from tests.conftest import connected, make_gateway
+from tests.conftest import ListChanged, connected, make_gateway
 
 ECHO = """
 backends:
@@ -28,17 +25,6 @@ ECHO_AND_RICH = (
     namespace: r
 """
 )
-
-
-class ListChanged(MessageHandler):
-    def __init__(self) -> None:
-        super().__init__()
-        self.count = 0
-        self.changed = anyio.Event()
-
-    async def on_tool_list_changed(self, message: Any) -> None:
-        self.count += 1
-        self.changed.set()
 
 
 def write(path: Path, text: str) -> Path:
@@ -56,8 +42,7 @@ async def test_a_new_backend_appears_and_connected_clients_are_told(tmp_path: Pa
         outcome = await reloader.reload()
         assert outcome.applied and outcome.added == ["rich"] and not outcome.restarted
         if era == "legacy":  # the 2026-07-28 client hears list_changed on a listen stream it has not opened
-            with anyio.fail_after(5):
-                await watcher.changed.wait()
+            await watcher.next_change(0, within=5)
         after = {t.name for t in await client.list_tools()}
         assert before < after and "r_shape" in after
         assert (await client.call_tool("echo_echo", {"text": "same client"})).data == "same client"
