@@ -14,7 +14,7 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 from fastmcp import FastMCP
@@ -30,7 +30,6 @@ from gateway.metrics import Metrics
 from gateway.notify import KINDS, FrontSessions, Notifier
 from gateway.policies.audit import AuditLog
 from gateway.policies.ratelimit import RateLimiter
-from gateway.policies.ratelimit_redis import RedisBuckets
 from gateway.readiness import WaitForCatalogs
 from gateway.relay import Relay
 from gateway.result_store import ResultStore
@@ -40,6 +39,10 @@ from gateway.subscriptions import SubscriptionHub
 from gateway.tasks import TaskHost
 from gateway.views import Views
 from gateway.workflows.engine import Workflows
+
+if TYPE_CHECKING:
+    from gateway.config.security import RateLimits
+    from gateway.policies.ratelimit_redis import RedisBuckets
 
 logger = logging.getLogger("gateway")
 
@@ -72,7 +75,7 @@ class Gateway:
         """Calls being forwarded right now."""
         self.drained = anyio.Event()
         """Set when, while draining, the last call in flight has finished."""
-        self.shared_buckets = RedisBuckets.for_config(self.config.rate_limits)
+        self.shared_buckets = _shared_buckets(self.config.rate_limits)
         """Rate-limit buckets shared with other replicas (None: this process keeps its own)."""
         self.apply_policies(self.config)
         self.metrics = Metrics(self)
@@ -288,6 +291,15 @@ class Gateway:
 
     async def _on_resource_updated(self, backend: Backend, session: BackendSession, uri: str) -> None:
         await self.subscriptions.backend_updated(backend.name, session.owner_key, uri)
+
+
+def _shared_buckets(config: RateLimits) -> RedisBuckets | None:
+    """Rate-limit buckets in Redis when the config asks for them (redis-py loads only then)."""
+    if config.redis_url is None:
+        return None
+    from gateway.policies.ratelimit_redis import RedisBuckets
+
+    return RedisBuckets.for_config(config)
 
 
 def build_gateway(loaded: LoadedConfig) -> Gateway:

@@ -22,8 +22,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from fastmcp import Client
-
 from gateway.principal import Principal
 from gateway.routes import RouteIndex, front_items
 from gateway.views import View
@@ -138,6 +136,8 @@ def view_budgets(gateway: Gateway) -> list[ViewBudget]:
 
 async def budget_report(gateway: Gateway, as_json: bool) -> str:
     """`gateway list --budget`: each view's tools/list estimate, mode and largest tools."""
+    from fastmcp import Client  # loaded by the commands that use it
+
     async with Client(gateway.server):
         await gateway.ensure_catalogs()
         rows = view_budgets(gateway)

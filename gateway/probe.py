@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from fastmcp import Client
 from mcp.shared.exceptions import MCPError
 
 from gateway.app import Gateway
@@ -19,6 +18,8 @@ from gateway.app import Gateway
 async def check(gateway: Gateway) -> list[str]:
     """Every problem found, one line each, naming the backend or the YAML path."""
     problems: list[str] = []
+    from fastmcp import Client  # loaded by the commands that use it
+
     async with Client(gateway.server):
         await gateway.ensure_catalogs()
         for name, backend in gateway.backends.items():
@@ -34,6 +35,8 @@ async def check(gateway: Gateway) -> list[str]:
 
 async def listing(gateway: Gateway, as_json: bool) -> str:
     """Tools, prompts, resources and templates as a client sees them, with their sources."""
+    from fastmcp import Client  # loaded by the commands that use it
+
     async with Client(gateway.server) as client:
         tools = await client.list_tools()
         prompts = await client.list_prompts()
@@ -71,6 +74,8 @@ async def listing(gateway: Gateway, as_json: bool) -> str:
 
 async def call_tool(gateway: Gateway, name: str, arguments: dict[str, Any]) -> tuple[bool, str]:
     """Call one tool; returns (succeeded, the result as JSON)."""
+    from fastmcp import Client  # loaded by the commands that use it
+
     async with Client(gateway.server) as client:
         try:
             result = await client.call_tool_mcp(name, arguments)

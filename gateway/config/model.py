@@ -34,7 +34,7 @@ DEFAULT_CONNECT_TIMEOUT = 10.0
 DEFAULT_REQUEST_TIMEOUT = 60.0
 DEFAULT_SESSION_IDLE_TIMEOUT = 1800.0
 DEFAULT_MAX_SESSIONS_STDIO = 1
-DEFAULT_MAX_SESSIONS_SHARED = 16
+DEFAULT_MAX_SESSIONS_SHARED = 64
 DEFAULT_LOCKFILE = "gateway.lock"
 
 BackendKind = Literal["stdio", "http", "sse", "module", "openapi"]
@@ -105,7 +105,8 @@ class BackendConfig(Frozen):
     session_idle_timeout: PositiveDuration = DEFAULT_SESSION_IDLE_TIMEOUT
     """`per_client`: close a client's backend session after this long without a request."""
     max_sessions: int | None = Field(default=None, ge=1, le=1024)
-    """Upper bound of the pool (default: 1 for stdio, where each session is a process; 16 otherwise)."""
+    """Upper bound of the pool (default: 1 for stdio, where each session is a process; 64 otherwise,
+    so 64 calls can be in flight to one backend at once)."""
 
     connect_timeout: PositiveDuration = DEFAULT_CONNECT_TIMEOUT
     """Longest wait to open a backend session (spawn + handshake)."""

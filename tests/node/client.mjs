@@ -28,6 +28,11 @@ import {
 const plan = JSON.parse(process.argv[2]);
 const notifications = [];
 const serverRequests = [];
+// What arrived on the wire, in order: progress notifications and responses. The SDK hands a
+// notification to its handler a microtask later but settles a response at once, so progress that
+// arrives in the same read as its response never reaches `onprogress`; the wire shows what the
+// server really sent, and in which order.
+const wire = [];
 
 function transportFor(target) {
   if (target.url) {
@@ -98,8 +103,9 @@ async function run(step) {
     }
     case "listResourceTemplates": return client.listResourceTemplates(step.params ?? {});
     case "callTool": {
+      const start = wire.length;
       const result = await client.callTool({ name: step.name, arguments: step.arguments ?? {} }, undefined, options);
-      return step.progress ? { result, progress } : result;
+      return step.progress ? { result, progress, wire: wire.slice(start) } : result;
     }
     case "readResource": return client.readResource({ uri: step.uri });
     case "getPrompt": return client.getPrompt({ name: step.name, arguments: step.arguments ?? {} });
@@ -118,6 +124,12 @@ async function run(step) {
 const output = { steps: [], notifications, serverRequests };
 try {
   await client.connect(transportFor(plan.target));
+  const deliver = client.transport.onmessage;
+  client.transport.onmessage = (message, extra) => {
+    if (message.method === "notifications/progress") wire.push({ progress: message.params.progress });
+    else if (message.id !== undefined && ("result" in message || "error" in message)) wire.push({ response: message.id });
+    deliver?.(message, extra);
+  };
   for (const step of plan.steps) {
     try {
       output.steps.push(await run(step));
