@@ -30,7 +30,7 @@ from gateway.policies.size import check_request, fit_response
 from gateway.resilience.phases import counts_as_failure
 from gateway.resilience.retry import run_attempts
 from gateway.results import namespace_uris, strip_hop_meta
-from gateway.routes import Route
+from gateway.routes import Route, TemplateRoute
 from gateway.tracing import carry, forward_span
 from gateway.translate import Parking, drive, is_input_required
 
@@ -98,7 +98,9 @@ class Dispatch:
             if gateway.draining and gateway.in_flight == 0:
                 gateway.drained.set()
             elapsed = time.perf_counter() - started
-            gateway.metrics.record(backend.name, method, front, outcome, elapsed)
+            # a read through a template is labelled by the template: one series, not one per URI
+            label = route.item.get("uriTemplate", front) if isinstance(route, TemplateRoute) else front
+            gateway.metrics.record(backend.name, method, str(label), outcome, elapsed)
             if method == "tools/call" and gateway.audit.enabled:
                 gateway.audit.write(
                     request_id=rid,

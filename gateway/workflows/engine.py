@@ -124,7 +124,9 @@ class Workflows:
                 outcome, failed = "error", f"the workflow took longer than {workflow.timeout:g}s"
             except StepFailed as failure:
                 outcome, failed = "error", failure.message
-        self._audit(name, caller, run, outcome, failed, time.perf_counter() - started)
+        elapsed = time.perf_counter() - started
+        self._audit(name, caller, run, outcome, failed, elapsed)
+        self._gateway.metrics.record("gateway", "workflow", name, outcome, elapsed)
         if failed is not None:
             report = {"workflow": name, "error": failed, "steps": run.status, "outputs": run.outputs}
             return _error(f"workflow {name} failed: {failed}", report)

@@ -149,3 +149,15 @@ def test_a_client_request_id_is_kept_only_when_it_is_a_sane_token() -> None:
     for bad in ("", "x" * 129, "evil\r\nheader: 1", "spaces are not ok", None):
         replaced = requestid.accept(bad)
         assert replaced != bad and len(replaced) == 16
+
+
+@pytest.mark.asyncio
+async def test_reads_through_a_template_share_one_series() -> None:
+    gateway = make_gateway(CONFIG)
+    async with connected(gateway) as client:
+        for item in ("1", "2", "3"):
+            await client.read_resource(f"echo://echo/items/{item}")
+    found = samples(gateway.metrics.exposition().decode())
+    reads = {labels: value for (name, labels), value in found.items() if name == "mcp_gateway_calls_total"}
+    tools = [dict(labels)["tool"] for labels in reads]
+    assert tools == ["echo://echo/items/{item_id}"] and next(iter(reads.values())) == 3.0

@@ -211,6 +211,11 @@ async def test_every_step_and_the_workflow_are_audited(tmp_path: Path) -> None:
     assert len(flow) == 1 and flow[0]["tool"] == "pipeline" and flow[0]["outcome"] == "ok"
     assert flow[0]["steps"] == {s: "ok" for s in ("nums", "table", "desc", "desc_table", "keep")}
     assert {r["request_id"] for r in records} == {flow[0]["request_id"]}  # one request, one id
+    metrics = gateway.metrics.exposition().decode()
+    assert (
+        'mcp_gateway_calls_total{backend="gateway",method="workflow",outcome="ok",tool="pipeline"} 1.0'
+        in metrics
+    )
 
 
 @pytest.mark.asyncio
