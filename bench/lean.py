@@ -25,7 +25,7 @@ class CallFailed(Exception):
 class LeanClient:
     """`async with LeanClient(url, era) as c: await c.call_tool("echo", {...})`."""
 
-    def __init__(self, url: str, era: str) -> None:
+    def __init__(self, url: str, era: str, headers: dict[str, str] | None = None) -> None:
         self.url = url
         self.era = era
         self._ids = itertools.count(1)
@@ -33,6 +33,7 @@ class LeanClient:
             limits=httpx2.Limits(max_connections=1, max_keepalive_connections=1), timeout=60.0
         )
         self._headers = {"accept": "application/json, text/event-stream", "content-type": "application/json"}
+        self._headers.update(headers or {})
 
     async def __aenter__(self) -> LeanClient:
         if self.era == LEGACY:
@@ -42,7 +43,9 @@ class LeanClient:
                 "clientInfo": CLIENT_INFO,
             }
             response = await self._post({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": init})
-            self._headers["mcp-session-id"] = response.headers["mcp-session-id"]
+            session = response.headers.get("mcp-session-id")
+            if session is not None:  # a stateless server (ContextForge) issues none
+                self._headers["mcp-session-id"] = session
             self._headers["mcp-protocol-version"] = LEGACY
             await self._http.post(
                 self.url,

@@ -11,11 +11,14 @@ from typing import Any
 
 import anyio
 from fastmcp import Client
+from fastmcp.client.transports import StreamableHttpTransport
 
 from bench.lean import LEGACY, LeanClient
 from bench.topology import Server
 
 CallFn = Callable[[str, dict[str, Any]], Awaitable[None]]
+HEADERS: dict[str, dict[str, str]] = {}
+"""Extra request headers per server URL (ContextForge wants a bearer token)."""
 ListFn = Callable[[], Awaitable[list[str]]]
 
 
@@ -30,8 +33,9 @@ class Session:
 @asynccontextmanager
 async def open_client(kind: str, url: str, era: str) -> AsyncIterator[Session]:
     """A `lean` (raw JSON-RPC) or `sdk` (fastmcp Client) client of `url` in `era`."""
+    headers = HEADERS.get(url, {})
     if kind == "lean":
-        async with LeanClient(url, era) as lean:
+        async with LeanClient(url, era, headers) as lean:
 
             async def lean_call(name: str, arguments: dict[str, Any]) -> None:
                 await lean.call_tool(name, arguments)
@@ -41,7 +45,8 @@ async def open_client(kind: str, url: str, era: str) -> AsyncIterator[Session]:
 
             yield Session(lean_call, lean_list)
         return
-    async with Client(url, mode="legacy" if era == LEGACY else era, timeout=60) as sdk:
+    transport = StreamableHttpTransport(url, headers=headers)
+    async with Client(transport, mode="legacy" if era == LEGACY else era, timeout=60) as sdk:
 
         async def sdk_call(name: str, arguments: dict[str, Any]) -> None:
             result = await sdk.call_tool_mcp(name, arguments)
@@ -59,7 +64,7 @@ async def tool_named(url: str, suffix: str) -> str:
     async with open_client("lean", url, "2026-07-28") as client:
         names = await client.list_tools()
     for name in names:
-        if name == suffix or name.endswith(f"_{suffix}"):
+        if name == suffix or name.endswith((f"_{suffix}", f"-{suffix}")):
             return name
     raise LookupError(f"{url} lists no tool named like {suffix!r}: {names[:5]}")
 

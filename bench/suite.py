@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import os
 import sys
 import tempfile
 from contextlib import ExitStack
@@ -21,6 +22,7 @@ from typing import Any
 import anyio
 
 from bench import measure, report
+from bench.contextforge import contextforge
 from bench.lean import LEGACY, MODERN
 from bench.topology import PYTHON, ROOT, Server, backend, backend_requests, gateway, http_config, stock_proxy
 
@@ -33,9 +35,12 @@ def run(fn: Any, /, *args: Any, **kwargs: Any) -> Any:
 
 
 class Suite:
-    def __init__(self, work: Path, *, quick: bool) -> None:
+    def __init__(self, work: Path, *, quick: bool, contextforge: str | None = None) -> None:
         self.work = work
         self.quick = quick
+        self.contextforge = contextforge
+        """A Python (>= 3.12) with `mcp-contextforge-gateway` installed, to measure it too."""
+        self.baselines: list[str] = []
         self.calls = 20 if quick else 300
         self.seconds = 0.4 if quick else 3.0
         self.out = report.Report()
@@ -46,6 +51,11 @@ class Suite:
             ours = stack.enter_context(gateway(self.work, http_config({"bench": sse.url})))
             stock = stack.enter_context(stock_proxy(self.work, {"bench": sse.url}))
             paths = {"direct": sse, "gateway": ours, "stock proxy": stock}
+            if self.contextforge is not None:
+                paths["contextforge"] = stack.enter_context(
+                    contextforge(self.work, sse.url, self.contextforge)
+                )
+            self.baselines = [label for label in paths if label not in ("direct", "gateway")]
             tools = {label: run(measure.tool_named, s.url, "echo") for label, s in paths.items()}
             self.latency(paths, tools)
             self.requests_per_call(sse, paths, tools)
@@ -75,24 +85,21 @@ class Suite:
                     era=era,
                     calls=calls,
                 )
-                slow = run(
-                    measure.latency,
-                    {k: pick[k] for k in ("direct", "stock proxy")},
-                    kind=kind,
-                    era=era,
-                    calls=stock_calls,
-                )
                 base = fast["direct"]["p50"]
                 for label, row in (("direct", fast["direct"]), ("gateway", fast["gateway"])):
                     section.row(kind, era, label, row["p50"], row["p99"], row["p50"] / base)
-                section.row(
-                    kind,
-                    era,
-                    "stock proxy",
-                    slow["stock proxy"]["p50"],
-                    slow["stock proxy"]["p99"],
-                    slow["stock proxy"]["p50"] / slow["direct"]["p50"],
-                )
+                for baseline in self.baselines:  # each against a direct run of its own batches
+                    slow = run(
+                        measure.latency,
+                        {k: pick[k] for k in ("direct", baseline)},
+                        kind=kind,
+                        era=era,
+                        calls=stock_calls,
+                    )
+                    row = slow[baseline]
+                    section.row(
+                        kind, era, baseline, row["p50"], row["p99"], row["p50"] / slow["direct"]["p50"]
+                    )
                 self.out.figure(f"latency.{kind}.{era}.ratio", fast["gateway"]["p50"] / base)
                 self.out.figure(f"latency.{kind}.{era}.added_ms", fast["gateway"]["p50"] - base)
 
@@ -100,7 +107,7 @@ class Suite:
         section = self.out.section("Backend HTTP requests per proxied call", ["era", "path", "requests/call"])
         calls = 20
         for era in ERAS:
-            for label in ("direct", "gateway", "stock proxy"):
+            for label in ("direct", "gateway", *self.baselines):
 
                 async def one_path(label: str = label, era: str = era) -> None:
                     async with measure.open_client("lean", paths[label].url, era) as client:
@@ -123,7 +130,7 @@ class Suite:
         plan += [("lean", LEGACY, 32), ("sdk", MODERN, 32), ("sdk", LEGACY, 32)]
         for kind, era, clients in plan:
             base: float | None = None
-            for label in ("direct", "gateway", "stock proxy"):
+            for label in ("direct", "gateway", *self.baselines):
                 watch = None if label == "direct" else paths[label]
                 result = run(
                     measure.throughput,
@@ -242,9 +249,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.suite", description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="seconds, to prove the suite runs (CI)")
     parser.add_argument("--output", type=Path, help="write the Markdown table here")
+    parser.add_argument(
+        "--contextforge",
+        default=os.environ.get("BENCH_CONTEXTFORGE_PYTHON"),
+        help="a Python >= 3.12 with mcp-contextforge-gateway installed: measure it too "
+        "(env BENCH_CONTEXTFORGE_PYTHON)",
+    )
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
-        result = Suite(Path(tmp), quick=args.quick).run()
+        result = Suite(Path(tmp), quick=args.quick, contextforge=args.contextforge).run()
     text = result.markdown(quick=args.quick)
     print(text)
     output: Path | None = args.output
