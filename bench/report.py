@@ -23,6 +23,7 @@ TARGETS: list[tuple[str, str, str, float, bool]] = [
     ("backend requests per call, 2026-07-28", "requests.2026-07-28.gateway", "", 1.0, True),
     ("idle RSS with 10 backends", "rss.idle.10.gateway", "MB", 80.0, True),
     ("stretch: calls/s, 32 lean clients, JSON-mode backend", "json.gateway.per_second", "/s", 500.0, False),
+    ("stretch: stdio backend, calls/s vs mcp-proxy", "stdio.gateway.ratio", "×", 1.0, False),
 ]
 
 

@@ -24,7 +24,16 @@ import anyio
 from bench import measure, report
 from bench.contextforge import contextforge
 from bench.lean import LEGACY, MODERN
-from bench.topology import PYTHON, ROOT, Server, backend, backend_requests, gateway, http_config, stock_proxy
+from bench.topology import (
+    Server,
+    backend,
+    backend_requests,
+    gateway,
+    http_config,
+    mcp_proxy,
+    stdio_config,
+    stock_proxy,
+)
 
 ERAS = (LEGACY, MODERN)
 
@@ -35,12 +44,16 @@ def run(fn: Any, /, *args: Any, **kwargs: Any) -> Any:
 
 
 class Suite:
-    def __init__(self, work: Path, *, quick: bool, contextforge: str | None = None) -> None:
+    def __init__(
+        self, work: Path, *, quick: bool, contextforge: str | None = None, mcp_proxy: str | None = None
+    ) -> None:
         self.work = work
         self.quick = quick
         self.contextforge = contextforge
         """A Python (>= 3.12) with `mcp-contextforge-gateway` installed, to measure it too."""
         self.baselines: list[str] = []
+        self.mcp_proxy = mcp_proxy
+        """The `mcp-proxy` command, to compare the stdio link with that 1:1 bridge."""
         self.calls = 20 if quick else 300
         self.seconds = 0.4 if quick else 3.0
         self.out = report.Report()
@@ -63,6 +76,8 @@ class Suite:
             self.slow_tool(sse, ours)
         self.listing()
         self.link_kinds()
+        if self.mcp_proxy is not None:
+            self.stdio_bridge(self.mcp_proxy)
         self.json_backends()
         return self.out
 
@@ -204,10 +219,7 @@ class Suite:
         with backend(self.work) as sse:
             configs: dict[str, str] = {
                 "in-process": "backends:\n  bench:\n    module: bench.backend:create_server\n",
-                "stdio": (
-                    "backends:\n  bench:\n    command: "
-                    f"[{PYTHON}, -m, bench.backend, --transport, stdio]\n    cwd: {ROOT}\n"
-                ),
+                "stdio": stdio_config(),
                 "streamable HTTP": http_config({"bench": sse.url}),
             }
             for link, config in configs.items():
@@ -222,6 +234,38 @@ class Suite:
                 ratio = rows["gateway"]["p50"] / rows["direct"]["p50"]
                 section.row(link, rows["gateway"]["p50"], rows["gateway"]["p99"], ratio)
                 self.out.figure(f"link.{link}.ratio", ratio)
+
+    def stdio_bridge(self, binary: str) -> None:
+        section = self.out.section(
+            "A stdio backend over HTTP: the gateway's stdio link against mcp-proxy (lean, 2025-11-25)",
+            ["path", "p50 ms", "p99 ms", "calls/s, 32 clients", "errors", "CPU ms/call", "ratio calls/s"],
+        )
+        with (
+            gateway(self.work, stdio_config(), label="stdio") as ours,
+            mcp_proxy(self.work, binary) as bridge,
+        ):
+            paths = {"gateway": (ours.url, "bench_echo"), "mcp-proxy": (bridge.url, "echo")}
+            rows = run(measure.latency, paths, kind="lean", era=LEGACY, calls=self.calls)
+            base: float | None = None
+            for label, server in (("mcp-proxy", bridge), ("gateway", ours)):
+                result = run(
+                    measure.throughput, server.url, paths[label][1], {"text": "hi"}, kind="lean", era=LEGACY,
+                    clients=32, seconds=self.seconds, watch=server,
+                )  # fmt: skip
+                base = base or result.per_second
+                row = rows[label]
+                ratio = result.per_second / base
+                section.row(
+                    label,
+                    row["p50"],
+                    row["p99"],
+                    result.per_second,
+                    result.errors,
+                    result.cpu_ms_per_call,
+                    ratio,
+                )
+                self.out.figure(f"stdio.{label}.per_second", result.per_second)
+            self.out.figure("stdio.gateway.ratio", result.per_second / base)
 
     def json_backends(self) -> None:
         section = self.out.section(
@@ -255,9 +299,16 @@ def main(argv: list[str] | None = None) -> int:
         help="a Python >= 3.12 with mcp-contextforge-gateway installed: measure it too "
         "(env BENCH_CONTEXTFORGE_PYTHON)",
     )
+    parser.add_argument(
+        "--mcp-proxy",
+        default=os.environ.get("BENCH_MCP_PROXY"),
+        help="the mcp-proxy command (PyPI, in a venv of its own): compare the stdio link with it "
+        "(env BENCH_MCP_PROXY)",
+    )
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
-        result = Suite(Path(tmp), quick=args.quick, contextforge=args.contextforge).run()
+        suite = Suite(Path(tmp), quick=args.quick, contextforge=args.contextforge, mcp_proxy=args.mcp_proxy)
+        result = suite.run()
     text = result.markdown(quick=args.quick)
     print(text)
     output: Path | None = args.output

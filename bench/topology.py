@@ -14,7 +14,10 @@ from tests.conftest import PYTHON, ROOT, free_port
 from tests.e2e.support import Proc, gateway_command, running
 
 TICKS = os.sysconf("SC_CLK_TCK")
-__all__ = ["PYTHON", "ROOT", "Server", "backend", "backend_requests", "gateway", "http_config", "stock_proxy"]
+__all__ = [
+    "PYTHON", "ROOT", "Server", "backend", "backend_requests", "gateway", "http_config", "mcp_proxy",
+    "stdio_config", "stock_proxy",
+]  # fmt: skip
 
 
 @dataclass
@@ -91,3 +94,20 @@ def http_config(backends: dict[str, str]) -> str:
     for name, url in backends.items():
         lines += [f"  {name}:", f"    url: {url}"]
     return "\n".join(lines) + "\n"
+
+
+@contextmanager
+def mcp_proxy(work: Path, binary: str) -> Iterator[Server]:
+    """`mcp-proxy` (PyPI) bridging the stdio benchmark backend to streamable HTTP: the 1:1 bridge
+    to compare the gateway's stdio link with."""
+    port = free_port()
+    args = [binary, "--port", str(port), "--host", "127.0.0.1", "--pass-environment", "--cwd", str(ROOT)]
+    args += ["--", PYTHON, "-m", "bench.backend", "--transport", "stdio"]
+    with running(args, log=work / f"mcp-proxy-{port}.log", ready_url=f"http://127.0.0.1:{port}/mcp") as proc:
+        yield Server(f"http://127.0.0.1:{port}/mcp", proc)
+
+
+def stdio_config() -> str:
+    """Gateway YAML with the benchmark backend as a stdio subprocess."""
+    command = f"[{PYTHON}, -m, bench.backend, --transport, stdio]"
+    return f"backends:\n  bench:\n    command: {command}\n    cwd: {ROOT}\n"
