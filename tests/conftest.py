@@ -92,3 +92,12 @@ class ListChanged(MessageHandler):
             while self.count == seen:
                 await self._changed.wait()
         return self.count
+
+
+def dump(result: Any) -> dict[str, Any]:
+    """A result as JSON, without the server's own identity stamp (it differs per hop)."""
+    data: dict[str, Any] = result.model_dump(by_alias=True, mode="json", exclude_none=True)
+    data.get("_meta", {}).pop("io.modelcontextprotocol/serverInfo", None)
+    if not data.get("_meta"):
+        data.pop("_meta", None)
+    return data

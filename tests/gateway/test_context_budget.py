@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Any
 
 import pytest
 from mcp.shared.exceptions import MCPError
@@ -14,7 +13,7 @@ from mcp.shared.exceptions import MCPError
 from gateway.budget import UNRESTRICTED, estimate_tokens, measure
 from gateway.cli import EXIT_OK, main
 from gateway.routes import front_items
-from tests.conftest import connected, make_gateway
+from tests.conftest import connected, dump, make_gateway
 from tests.gateway.authed import http_front
 
 ALICE = "alice-key-0123456789abcdef"  # view `big`: everything but r_fail, above its threshold
@@ -37,14 +36,6 @@ views:
   narrow: {{principals: [bob], tools: [echo_echo], search_above_tokens: 300}}
 {BACKENDS}"""
 SEARCH_PAIR = ["search_tools", "call_tool"]
-
-
-def dump(result: Any) -> dict[str, Any]:
-    data: dict[str, Any] = result.model_dump(by_alias=True, mode="json", exclude_none=True)
-    data.get("_meta", {}).pop("io.modelcontextprotocol/serverInfo", None)
-    if not data.get("_meta"):
-        data.pop("_meta", None)
-    return data
 
 
 class TestEstimate:

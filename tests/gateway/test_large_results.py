@@ -16,7 +16,7 @@ from gateway.config.security import ResultStoreConfig
 from gateway.policies.offload import PART_KEY, RESULTS_PREFIX
 from gateway.principal import LOCAL, Principal
 from gateway.result_store import ResultStore
-from tests.conftest import connected, make_gateway
+from tests.conftest import connected, dump, make_gateway
 from tests.fakes import bulky
 from tests.gateway.authed import http_front
 
@@ -42,14 +42,6 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
-
-
-def dump(result: Any) -> dict[str, Any]:
-    data: dict[str, Any] = result.model_dump(by_alias=True, mode="json", exclude_none=True)
-    data.get("_meta", {}).pop("io.modelcontextprotocol/serverInfo", None)
-    if not data.get("_meta"):
-        data.pop("_meta", None)
-    return data
 
 
 def link_of(result: dict[str, Any]) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from fastmcp import Client
 from fastmcp.exceptions import ToolError
 
 from gateway.naming import MAX_NAME_LENGTH
-from tests.conftest import connected, make_gateway
+from tests.conftest import connected, dump, make_gateway
 from tests.fakes import echo as echo_backend
 from tests.fakes import rich as rich_backend
 
@@ -21,14 +21,6 @@ backends:
     module: tests.fakes.rich
     namespace: r
 """
-
-
-def dump(result: Any) -> dict[str, Any]:
-    data: dict[str, Any] = result.model_dump(by_alias=True, mode="json", exclude_none=True)
-    data.get("_meta", {}).pop("io.modelcontextprotocol/serverInfo", None)
-    if not data.get("_meta"):
-        data.pop("_meta", None)
-    return data
 
 
 @pytest.mark.asyncio
