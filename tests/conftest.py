@@ -20,6 +20,15 @@ from gateway.app import Gateway
 from gateway.config import LoadedConfig, parse_config
 
 ROOT = Path(__file__).resolve().parent.parent
+TWO_BACKENDS = """
+backends:
+  echo:
+    module: tests.fakes.echo
+  rich:
+    module: tests.fakes.rich
+    namespace: r
+"""
+"""Two in-process fakes, one with a namespace of its own: the config most relay tests start from."""
 PYTHON = sys.executable
 
 

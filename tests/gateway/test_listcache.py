@@ -6,16 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import connected, make_gateway
-
-CONFIG = """
-backends:
-  echo:
-    module: tests.fakes.echo
-  rich:
-    module: tests.fakes.rich
-    namespace: r
-"""
+from tests.conftest import TWO_BACKENDS, connected, make_gateway
 
 
 def counting(gateway: Any) -> list[str]:
@@ -33,7 +24,7 @@ def counting(gateway: Any) -> list[str]:
 
 @pytest.mark.asyncio
 async def test_a_repeated_list_is_served_from_the_cache_until_the_index_changes(era: str) -> None:
-    gateway = make_gateway(CONFIG)
+    gateway = make_gateway(TWO_BACKENDS)
     built = counting(gateway)
     async with connected(gateway, mode=era) as client:
         first = [t.model_dump() for t in await client.list_tools()]
@@ -50,7 +41,7 @@ async def test_a_repeated_list_is_served_from_the_cache_until_the_index_changes(
 
 @pytest.mark.asyncio
 async def test_each_page_is_its_own_entry() -> None:
-    gateway = make_gateway(CONFIG + "gateway:\n  list_page_size: 2\n")
+    gateway = make_gateway(TWO_BACKENDS + "gateway:\n  list_page_size: 2\n")
     built = counting(gateway)
     async with connected(gateway) as client:
         names = [t.name for t in await client.list_tools()]
@@ -63,7 +54,7 @@ async def test_each_page_is_its_own_entry() -> None:
 
 @pytest.mark.asyncio
 async def test_the_cache_is_bounded() -> None:
-    gateway = make_gateway(CONFIG)
+    gateway = make_gateway(TWO_BACKENDS)
     gateway.list_cache._max = 2
     async with connected(gateway) as client:
         for _ in range(3):

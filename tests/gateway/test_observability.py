@@ -14,16 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from gateway import requestid
 from gateway.logs import JsonFormatter, RequestIdFilter
 from gateway.tracing import setup_from_environment
-from tests.conftest import connected, make_gateway, span_exporter
-
-CONFIG = """
-backends:
-  echo:
-    module: tests.fakes.echo
-  rich:
-    module: tests.fakes.rich
-    namespace: r
-"""
+from tests.conftest import TWO_BACKENDS, connected, make_gateway, span_exporter
 
 
 @pytest.fixture
@@ -46,7 +37,7 @@ def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
 
 @pytest.mark.asyncio
 async def test_metrics_count_calls_errors_and_latency_per_backend_and_tool() -> None:
-    gateway = make_gateway(CONFIG)
+    gateway = make_gateway(TWO_BACKENDS)
     async with connected(gateway) as client:
         for text in ("a", "b"):
             await client.call_tool("echo_echo", {"text": text})
@@ -74,7 +65,7 @@ async def test_metrics_count_calls_errors_and_latency_per_backend_and_tool() -> 
 
 @pytest.mark.asyncio
 async def test_each_gateway_has_its_own_registry() -> None:
-    first, second = make_gateway(CONFIG), make_gateway(CONFIG)
+    first, second = make_gateway(TWO_BACKENDS), make_gateway(TWO_BACKENDS)
     async with connected(first) as client:
         await client.call_tool("echo_echo", {"text": "only here"})
     assert b"echo_echo" in first.metrics.exposition()
@@ -86,7 +77,7 @@ async def test_one_trace_spans_the_client_request_the_gateway_and_the_backend(
     spans: InMemorySpanExporter,
 ) -> None:
     spans.clear()
-    gateway = make_gateway(CONFIG)
+    gateway = make_gateway(TWO_BACKENDS)
     async with connected(gateway) as client:
         await client.call_tool("echo_echo", {"text": "traced"})
     finished = spans.get_finished_spans()
@@ -116,7 +107,7 @@ async def test_one_trace_spans_the_client_request_the_gateway_and_the_backend(
 @pytest.mark.asyncio
 async def test_a_failed_call_is_recorded_on_its_span(spans: InMemorySpanExporter) -> None:
     spans.clear()
-    gateway = make_gateway(CONFIG + "rate_limits:\n  per_principal: {rate: 1, per: 1h, burst: 1}\n")
+    gateway = make_gateway(TWO_BACKENDS + "rate_limits:\n  per_principal: {rate: 1, per: 1h, burst: 1}\n")
     async with connected(gateway) as client:
         await client.call_tool("echo_echo", {"text": "one"})
         with pytest.raises(Exception, match="rate limit"):
@@ -153,7 +144,7 @@ def test_a_client_request_id_is_kept_only_when_it_is_a_sane_token() -> None:
 
 @pytest.mark.asyncio
 async def test_reads_through_a_template_share_one_series() -> None:
-    gateway = make_gateway(CONFIG)
+    gateway = make_gateway(TWO_BACKENDS)
     async with connected(gateway) as client:
         for item in ("1", "2", "3"):
             await client.read_resource(f"echo://echo/items/{item}")

@@ -9,18 +9,9 @@ from fastmcp import Client
 from fastmcp.exceptions import ToolError
 
 from gateway.naming import MAX_NAME_LENGTH
-from tests.conftest import connected, dump, make_gateway
+from tests.conftest import TWO_BACKENDS, connected, dump, make_gateway
 from tests.fakes import echo as echo_backend
 from tests.fakes import rich as rich_backend
-
-TWO_BACKENDS = """
-backends:
-  echo:
-    module: tests.fakes.echo
-  rich:
-    module: tests.fakes.rich
-    namespace: r
-"""
 
 
 @pytest.mark.asyncio
