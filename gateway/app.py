@@ -23,6 +23,7 @@ from gateway.backend import Backend
 from gateway.caller import Caller
 from gateway.config import GatewayConfig, LoadedConfig
 from gateway.egress import Egress
+from gateway.errors import ConfigError
 from gateway.lifecycle import BackendRunner
 from gateway.listcache import ListCache
 from gateway.lockguard import LockGuard
@@ -151,9 +152,11 @@ class Gateway:
             await runner.stop()
 
     async def _stop_all_backends(self) -> None:
-        """At shutdown: stop every backend (they stay known, for reports after the run)."""
-        while self._runners:
-            await self._runners.popitem()[1].stop()
+        """At shutdown: stop every backend at once (they stay known, for reports after the run)."""
+        runners, self._runners = list(self._runners.values()), {}
+        async with anyio.create_task_group() as group:
+            for runner in runners:
+                group.start_soon(runner.stop)
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -297,7 +300,11 @@ def _shared_buckets(config: RateLimits) -> RedisBuckets | None:
     """Rate-limit buckets in Redis when the config asks for them (redis-py loads only then)."""
     if config.redis_url is None:
         return None
-    from gateway.policies.ratelimit_redis import RedisBuckets
+    try:
+        from gateway.policies.ratelimit_redis import RedisBuckets
+    except ImportError:
+        needs = "rate_limits.store: a redis:// store needs redis-py"
+        raise ConfigError([f"{needs}: pip install 'mcp-orchestration-gateway[redis]'"]) from None
 
     return RedisBuckets.for_config(config)
 

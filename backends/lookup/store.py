@@ -79,7 +79,12 @@ def open_store(url: str, *, dim: int) -> Store:
 
         return SQLiteStore.from_url(url, dim=dim)
     if scheme in ("postgresql", "postgres"):
-        from backends.lookup.store_postgres import PostgresStore
-
+        try:
+            from backends.lookup.store_postgres import PostgresStore
+        except ImportError:
+            raise StoreError(
+                "a postgresql:// database needs the PostgreSQL driver: "
+                "pip install 'mcp-orchestration-gateway[postgres]'"
+            ) from None
         return PostgresStore.from_url(url, dim=dim)
     raise StoreError(f"unsupported database URL scheme {scheme!r}: use sqlite:/// or postgresql://")

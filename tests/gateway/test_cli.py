@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from gateway.cli import EXIT_CONFIG, EXIT_OK, EXIT_PROBLEMS, main
+from gateway.config import GatewayConfig, parse_config
+from gateway.probe import backends_for_call
 from tests.conftest import PYTHON, ROOT
 
 
@@ -92,6 +94,53 @@ class TestListAndCall:
         assert json.loads(capsys.readouterr().out)["structuredContent"] == {"result": "hi"}
         assert main(["call", "r_fail", "--args", '{"reason": "x"}', "--config", config]) == EXIT_PROBLEMS
         assert main(["call", "echo_echo", "--args", "[1]", "--config", config]) == EXIT_CONFIG
+
+
+    def test_call_starts_only_the_backends_the_call_can_reach(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """A backend the tool cannot come from is never started (here it could not be)."""
+        config = GOOD + "  broken:\n    module: no.such.module\n"
+        args = ["call", "echo_echo", "--args", '{"text": "hi"}', "--config", str(write(tmp_path, config))]
+        assert main(args) == EXIT_OK
+        assert json.loads(capsys.readouterr().out)["structuredContent"] == {"result": "hi"}
+
+
+class TestBackendsForCall:
+    CONFIG = """
+backends:
+  analytics: {module: tests.fakes.echo}
+  datagen: {module: tests.fakes.echo}
+  lookup: {module: tests.fakes.echo, namespace: db}
+  plain: {module: tests.fakes.echo, namespace: ''}
+workflows:
+  flow:
+    description: two backends
+    steps:
+      sample: {read: "dataset://datagen/json/{{ inputs.rows }}"}
+      store: {call: db_add, arguments: {x: "{{ steps.sample }}"}}
+    inputs: {rows: {type: integer, default: 1}}
+  open:
+    description: a step whose tool is a reference
+    inputs: {tool: {type: string, default: db_add}}
+    steps:
+      any: {call: "{{ inputs.tool }}"}
+"""
+
+    def config(self) -> GatewayConfig:
+        return parse_config(self.CONFIG, environ={})
+
+    def test_a_tool_needs_the_backend_of_its_namespace_and_those_without_one(self) -> None:
+        assert backends_for_call(self.config(), "analytics_mean") == {"analytics", "plain"}
+        assert backends_for_call(self.config(), "db_add") == {"lookup", "plain"}
+        assert backends_for_call(self.config(), "unprefixed") == {"plain"}
+
+    def test_a_workflow_needs_the_backends_its_steps_name(self) -> None:
+        assert backends_for_call(self.config(), "flow") == {"datagen", "lookup", "plain"}
+
+    def test_a_target_written_as_a_reference_needs_every_backend(self) -> None:
+        assert backends_for_call(self.config(), "open") is None
+        assert backends_for_call(self.config(), "call_tool") is None
 
 
 def test_schema_command_prints_the_committed_schema() -> None:
