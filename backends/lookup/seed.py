@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from backends.lookup.store import SeedDocument
+from backends.lookup.records import SeedDocument
 
 USERS: list[dict[str, Any]] = [
     {

@@ -18,9 +18,10 @@ from pydantic import Field
 from typing_extensions import TypedDict
 
 from backends.lookup.embeddings import Embedder, MiniLMEmbedder
+from backends.lookup.records import Store, StoreError
 from backends.lookup.seed import DOCUMENTS
 from backends.lookup.settings import LookupSettings
-from backends.lookup.store import Store, StoreError, open_store
+from backends.lookup.store import open_store
 
 logger = logging.getLogger("backends.lookup")
 

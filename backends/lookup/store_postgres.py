@@ -27,9 +27,9 @@ from psycopg.rows import TupleRow
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
+from backends.lookup.records import Embed, Hit, SeedDocument, StoreError
 from backends.lookup.seed import USERS
 from backends.lookup.settings import redact
-from backends.lookup.store import Embed, Hit, SeedDocument, StoreError
 
 T = TypeVar("T")
 Connection = psycopg.AsyncConnection[TupleRow]

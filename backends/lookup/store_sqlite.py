@@ -22,8 +22,8 @@ import numpy as np
 import sqlite_vec
 from numpy.typing import NDArray
 
+from backends.lookup.records import Embed, Hit, SeedDocument, StoreError
 from backends.lookup.seed import USERS
-from backends.lookup.store import Embed, Hit, SeedDocument, StoreError
 
 T = TypeVar("T")
 USER_COLUMNS = ("id", "name", "email", "team", "role", "created_at")

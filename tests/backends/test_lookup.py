@@ -19,10 +19,11 @@ from fastmcp.client.transports import StdioTransport
 from fastmcp.exceptions import ToolError
 
 from backends.lookup.embeddings import MiniLMEmbedder, Vectors
+from backends.lookup.records import StoreError
 from backends.lookup.seed import DOCUMENTS, USERS
 from backends.lookup.server import create_server
 from backends.lookup.settings import LookupSettings, redact
-from backends.lookup.store import StoreError, open_store
+from backends.lookup.store import open_store
 from backends.lookup.store_postgres import SEARCH_SQL, PostgresStore
 from tests.conftest import ROOT, free_port
 from tests.pg import APP_PASSWORD, APP_ROLE, Postgres
