@@ -17,20 +17,22 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import anyio
 
 from gateway.app import Gateway
-from gateway.budget import budget_report
+from gateway.commands.budget import budget_report
+from gateway.commands.lock import lock_problems, write_lock
+from gateway.commands.probe import backends_for_call, call_tool, check, listing, only_backends
 from gateway.config import ProcessSettings, load_config
+from gateway.config.schema import write_schema
 from gateway.errors import ConfigError
-from gateway.front import serve
-from gateway.lockcmd import lock_problems, write_lock
-from gateway.logs import configure as configure_logging
-from gateway.probe import backends_for_call, call_tool, check, listing, only_backends
-from gateway.schema import write_schema
-from gateway.tracing import setup_from_environment as setup_tracing
+from gateway.front.serve import Transport, serve_http, serve_stdio
+from gateway.observability.logs import configure as configure_logging
+from gateway.observability.tracing import setup_from_environment as setup_tracing
+from gateway.reload import Reloader
 
 EXIT_OK = 0
 EXIT_PROBLEMS = 1
@@ -62,6 +64,33 @@ def main(argv: Sequence[str] | None = None) -> int:
         for problem in found.problems:
             print(f"{args.config}: {problem}", file=sys.stderr)
         return EXIT_CONFIG
+
+
+async def serve(gateway: Gateway, *, transport: Transport, host: str, port: int, log_level: str) -> None:
+    """Serve until interrupted (HTTP and SSE drain calls in flight first), reloading the config
+    file on SIGHUP and when it changes."""
+    async with anyio.create_task_group() as group:
+        if gateway.config_path is not None:
+            group.start_soon(_watch, gateway, gateway.config_path)
+        if transport == "stdio":
+            await serve_stdio(gateway.server, log_level=log_level)
+        else:
+            app = gateway.http_app(transport=transport, host=host, port=port)
+            drain_timeout = gateway.config.gateway.drain_timeout
+            await serve_http(
+                app,
+                host=host,
+                port=port,
+                log_level=log_level,
+                drain=gateway.drain,
+                drain_timeout=drain_timeout,
+            )
+        group.cancel_scope.cancel()
+
+
+async def _watch(gateway: Gateway, path: Path) -> None:
+    await gateway.wait_started()
+    await Reloader(gateway, path).watch()
 
 
 def _command(args: argparse.Namespace, gateway: Gateway) -> int:

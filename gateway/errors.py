@@ -10,20 +10,36 @@
     │   ├── BackendOverloaded       too many requests in flight to it; refused at once
     │   ├── CircuitOpen             ejected after repeated failures; calls fail fast until it recovers
     │   └── BackendProtocolError    it answered something the gateway cannot relay
-    ├── NotFound                    no such tool/prompt/resource in the caller's view
+    ├── NotFound                    no such prompt or resource in the caller's view
+    ├── InvalidParams               the request's parameters cannot be served (a stale cursor, ...)
+    ├── Unsupported                 the backend behind the name does not offer this method
+    ├── ClientUnreachable           a backend's request cannot reach a client (none is waiting)
+    ├── ClientRefused               the client answered a backend's request with an error
+    ├── ShuttingDown                the gateway is stopping
+    ├── TemplateError               a workflow's `{{ }}` reference does not resolve (config.templates)
+    ├── ArgumentError               a workflow's arguments do not fit its inputs (workflows.plan)
+    ├── StepFailed                  a workflow step could not produce its output (workflows.engine)
     └── RequestRejected             the request itself is refused (limits, policy)
 
-Foreign exceptions (httpx2, anyio, OSError, mcp's MCPError) are translated at the backend
-boundary (`gateway.links`); everything above it sees only this tree. `to_mcp_error` is the one
-mapping to JSON-RPC errors: messages are written for the caller and never carry internal
-exception text, URLs with credentials, or tokens.
+Foreign exceptions (httpx2, anyio, OSError, mcp's MCPError) are translated where they arise, at
+the backend boundary (`gateway.upstream.session`); everything above it sees only this tree.
+`to_mcp_error` is the one mapping to JSON-RPC errors, used wherever an answer leaves the gateway
+(toward a client, or toward a backend that asked its client something): messages are written for
+the caller and never carry internal exception text, URLs with credentials, or tokens.
 """
 
 from __future__ import annotations
 
-import mcp_types
-from mcp.shared.exceptions import MCPError
+from typing import TYPE_CHECKING
 
+if TYPE_CHECKING:  # the SDK loads only when an error is mapped (config loading stays light)
+    from mcp.shared.exceptions import MCPError
+
+# JSON-RPC 2.0's own codes.
+INVALID_REQUEST = -32600
+METHOD_NOT_FOUND = -32601
+INVALID_PARAMS = -32602
+INTERNAL_ERROR = -32603
 # JSON-RPC server-error range (-32000..-32099) codes owned by the gateway.
 BACKEND_UNAVAILABLE = -32001
 BACKEND_SESSION_LOST = -32002
@@ -35,7 +51,7 @@ REQUEST_REJECTED = -32005
 class GatewayError(Exception):
     """Base of every error the gateway raises on purpose."""
 
-    code: int = mcp_types.INTERNAL_ERROR
+    code: int = INTERNAL_ERROR
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -140,9 +156,48 @@ class BackendProtocolError(BackendError):
 
 
 class NotFound(GatewayError):
-    """The named component does not exist in the caller's view."""
+    """The named prompt or resource does not exist in the caller's view (the same answer
+    whether it exists elsewhere or not)."""
 
-    code = mcp_types.INVALID_PARAMS
+    code = INVALID_PARAMS
+
+    def __init__(self, message: str, *, uri: str | None = None) -> None:
+        super().__init__(message)
+        self.uri = uri
+
+    def data(self) -> dict[str, object] | None:
+        return {"uri": self.uri} if self.uri is not None else None
+
+
+class InvalidParams(GatewayError):
+    """The request's parameters cannot be served."""
+
+    code = INVALID_PARAMS
+
+
+class Unsupported(GatewayError):
+    """The backend behind a name does not offer the method asked for."""
+
+    code = METHOD_NOT_FOUND
+
+
+class ClientUnreachable(GatewayError):
+    """A backend sent its client a request that no client can take (none is waiting, or its
+    connection cannot carry server requests)."""
+
+    code = INVALID_REQUEST
+
+
+class ClientRefused(GatewayError):
+    """The client answered a backend's request with an error (its code is kept)."""
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class ShuttingDown(GatewayError):
+    """The gateway is stopping and takes no new work."""
 
 
 class RequestRejected(GatewayError):
@@ -164,4 +219,6 @@ class RequestRejected(GatewayError):
 
 def to_mcp_error(error: GatewayError) -> MCPError:
     """The one mapping from the gateway's errors to JSON-RPC errors."""
+    from mcp.shared.exceptions import MCPError
+
     return MCPError(code=error.code, message=error.message, data=error.data())

@@ -1,7 +1,7 @@
 """Who is calling: the principal behind a request.
 
 Over HTTP with `auth` configured, the principal is what the verified bearer token names (see
-`gateway.auth`). stdio and in-process clients are local and trusted: they act as `local`. An
+`gateway.front.auth`). stdio and in-process clients are local and trusted: they act as `local`. An
 HTTP front without `auth` serves everyone as `anonymous`.
 """
 
@@ -14,9 +14,11 @@ from typing import Any, Literal
 from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
 from mcp.server.context import ServerRequestContext
 
-from gateway.auth import AUTH_KIND_CLAIM
-
 Kind = Literal["local", "anonymous", "api_key", "jwt"]
+AUTH_KIND_CLAIM = "gateway.auth"
+"""The claim a verified token carries to say how it was verified (`api_key` or `jwt`)."""
+PRINCIPAL_CLAIM = "gateway.principal"
+"""The claim a verified token carries with the principal's name."""
 
 
 @dataclass(frozen=True)

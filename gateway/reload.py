@@ -23,7 +23,7 @@ import anyio
 
 from gateway.config import GatewayConfig, LoadedConfig, load_config
 from gateway.errors import ConfigError
-from gateway.notify import KINDS
+from gateway.relay.notify import KINDS
 
 if TYPE_CHECKING:
     from gateway.app import Gateway

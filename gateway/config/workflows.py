@@ -14,7 +14,9 @@
 
 Steps name the tools and resources as clients of the gateway see them, so a workflow reaches
 only what its caller could reach directly. A step runs once every step it refers to (or
-`needs`) has finished; steps that do not depend on each other run at the same time.
+`needs`) has finished; steps that do not depend on each other run at the same time
+(`levels`). A workflow whose references do not resolve, or whose steps wait for each other in a
+cycle, is refused at load, naming the step.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, JsonValue, model_validator
 
 from gateway.config.model_base import Frozen
+from gateway.config.templates import TemplateError, references
 from gateway.config.types import Name, PositiveDuration
 
 InputType = Literal["string", "integer", "number", "boolean", "array", "object"]
@@ -101,8 +104,6 @@ class Workflow(Frozen):
 
     @model_validator(mode="after")
     def _references(self) -> Workflow:
-        from gateway.workflows.plan import check_workflow  # the plan module owns the graph rules
-
         check_workflow(self)
         return self
 
@@ -135,3 +136,58 @@ def input_schema(workflow: Workflow) -> dict[str, Any]:
     if required:
         schema["required"] = required
     return schema
+
+
+def dependencies(name: str, step: WorkflowStep) -> list[str]:
+    """The steps `step` waits for: those its references name, and its `needs`."""
+    found = list(step.needs)
+    for value in (step.call, step.read, dict(step.arguments)):
+        for root, ref, _ in references(value):
+            if root == "steps" and ref not in found:
+                found.append(ref)
+    return found
+
+
+def levels(workflow: Workflow) -> list[list[str]]:
+    """Steps grouped into rounds: each round needs only earlier rounds (declaration order kept)."""
+    waiting = {name: set(dependencies(name, step)) for name, step in workflow.steps.items()}
+    done: set[str] = set()
+    rounds: list[list[str]] = []
+    while waiting:
+        ready = [name for name, needs in waiting.items() if needs <= done]
+        if not ready:
+            cycle = ", ".join(sorted(waiting))
+            raise ValueError(f"steps wait for each other in a cycle: {cycle}")
+        rounds.append(ready)
+        done.update(ready)
+        for name in ready:
+            del waiting[name]
+    return rounds
+
+
+def check_workflow(workflow: Workflow) -> None:
+    """Raise `ValueError` naming the step and the reference for anything that cannot run."""
+    for name, step in workflow.steps.items():
+        where = f"steps.{name}"
+        for ref in step.needs:
+            if ref not in workflow.steps or ref == name:
+                raise ValueError(f"{where}.needs: no other step named {ref!r}")
+        for field, value in (("call", step.call), ("read", step.read), ("arguments", dict(step.arguments))):
+            try:
+                found = list(references(value))
+            except TemplateError as error:
+                raise ValueError(f"{where}.{field}: {error.message}") from None
+            for root, ref, _ in found:
+                if root == "inputs" and ref not in workflow.inputs:
+                    raise ValueError(f"{where}.{field}: no input named {ref!r}")
+                if root == "steps" and (ref not in workflow.steps or ref == name):
+                    raise ValueError(f"{where}.{field}: no other step named {ref!r}")
+    try:
+        result_refs = list(references(workflow.result))
+    except TemplateError as error:
+        raise ValueError(f"result: {error.message}") from None
+    for root, ref, _ in result_refs:
+        known = workflow.inputs if root == "inputs" else workflow.steps
+        if ref not in known:
+            raise ValueError(f"result: no {root[:-1]} named {ref!r}")
+    levels(workflow)

@@ -1,1 +1,2 @@
-"""Policies: small, single-purpose checks applied to requests at the front (one per module)."""
+"""Per-request rules: who sees what (views, scopes), how much and how fast (rate limits, sizes),
+what happens to answers too large to return (offload, the result store), and the audit trail."""

@@ -1,7 +1,7 @@
 """Oversized tool results as resource links (`limits.oversized_response: resource_link`).
 
 A `tools/call` answer above `max_response_bytes` is kept in the result store (see
-`gateway.result_store`) and the caller gets, instead of a cut answer:
+`gateway.policies.result_store`) and the caller gets, instead of a cut answer:
 
     content: [{type: text, text: <what happened, then the first few hundred bytes>},
               {type: resource_link, uri: gateway://results/<id>, name, mimeType, size}]
@@ -26,8 +26,8 @@ from typing import Any
 
 from gateway.config.security import Limits
 from gateway.errors import RequestRejected
+from gateway.policies.result_store import ResultStore, new_id
 from gateway.principal import Principal
-from gateway.result_store import ResultStore, new_id
 
 RESULTS_PREFIX = "gateway://results/"
 RESULTS_TEMPLATE: dict[str, Any] = {

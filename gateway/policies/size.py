@@ -15,7 +15,6 @@ import mcp_types
 
 from gateway.config.security import Limits
 from gateway.errors import RequestRejected
-from gateway.policies.http_guard import json_depth
 
 ENVELOPE_KEYS = frozenset(
     {
@@ -110,3 +109,19 @@ def _cut_blocks(blocks: list[Any], budget: int, *, marker: str | None = None) ->
             kept.append({**block, "text": text + ("\n" + marker if marker else "")})
         break
     return kept
+
+
+def json_depth(value: Any) -> int:
+    """Nesting depth of a parsed JSON value (scalars are 0, `[]` is 1), without recursion."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            depth += 1
+            stack.extend((v, depth) for v in item.values())
+        elif isinstance(item, list):
+            depth += 1
+            stack.extend((v, depth) for v in item)
+        deepest = max(deepest, depth)
+    return deepest

@@ -21,21 +21,6 @@ from gateway.errors import (
     CircuitOpen,
 )
 
-SAFE_METHODS = frozenset(
-    {
-        "ping",
-        "server/discover",
-        "tools/list",
-        "prompts/list",
-        "resources/list",
-        "resources/templates/list",
-        "resources/read",
-        "prompts/get",
-        "completion/complete",
-    }
-)
-"""Methods without side effects: safe to try again even if they may have run."""
-
 
 class Phase(enum.Enum):
     NOT_SENT = "A"

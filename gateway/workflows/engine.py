@@ -11,38 +11,32 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import anyio
 from mcp.shared.exceptions import MCPError
 
-from gateway import requestid
-from gateway.caller import FrontCaller
-from gateway.config.workflows import Workflow, WorkflowStep, input_schema
+from gateway.config.templates import TemplateError, render
+from gateway.config.workflows import Workflow, WorkflowStep, dependencies, input_schema, levels
+from gateway.dispatch.forward import Dispatch
+from gateway.dispatch.requester import Requester
 from gateway.errors import GatewayError
-from gateway.tracing import forward_span
-from gateway.workflows.plan import ArgumentError, bind, dependencies, levels
-from gateway.workflows.template import TemplateError, render
-
-if TYPE_CHECKING:
-    from mcp.server.context import ServerRequestContext
-
-    from gateway.app import Gateway
-    from gateway.routes import Route, RouteIndex
+from gateway.observability import requestid
+from gateway.observability.metrics import Metrics
+from gateway.observability.tracing import forward_span
+from gateway.policies.active import ActivePolicies
+from gateway.policies.visibility import Visibility
+from gateway.routing.directory import Directory
+from gateway.routing.index import Route, RouteIndex
+from gateway.workflows.caller import StepCaller
+from gateway.workflows.dryrun import dry_run
+from gateway.workflows.plan import ArgumentError, bind
 
 
 class StepFailed(GatewayError):
     """A step could not produce its output."""
-
-
-class StepCaller(FrontCaller):
-    """The workflow's caller, as its steps see it: the workflow reports progress per step, so a
-    step's own progress is not relayed under the client's token."""
-
-    @property
-    def progress_token(self) -> None:
-        return None
 
 
 @dataclass
@@ -55,7 +49,7 @@ class Run:
     errors: dict[str, str] = field(default_factory=dict)
     failure: StepFailed | None = None
     """The failure that stops the run (the first step that failed without `continue`)."""
-    reporter: FrontCaller | None = None
+    reporter: Requester | None = None
     total: int = 0
     done: int = 0
     _reporting: anyio.Lock = field(default_factory=anyio.Lock)
@@ -77,12 +71,26 @@ class Run:
 class Workflows:
     """The workflows of the current config, as tools."""
 
-    def __init__(self, gateway: Gateway) -> None:
-        self._gateway = gateway
+    def __init__(
+        self,
+        directory: Directory,
+        *,
+        policies: ActivePolicies,
+        visibility: Visibility,
+        dispatch: Dispatch,
+        metrics: Metrics,
+        ready: Callable[[], Awaitable[None]],
+    ) -> None:
+        self._directory = directory
+        self._policies = policies
+        self._visibility = visibility
+        self._dispatch = dispatch
+        self._metrics = metrics
+        self._ready = ready
 
     @property
     def defined(self) -> dict[str, Workflow]:
-        return self._gateway.config.workflows
+        return self._policies.current.config.workflows
 
     def tools(self) -> list[dict[str, Any]]:
         """The workflow tools, as `tools/list` items."""
@@ -96,29 +104,27 @@ class Workflows:
             for name, workflow in self.defined.items()
         ]
 
-    async def call(
-        self, ctx: ServerRequestContext[Any, Any], name: str, arguments: dict[str, Any]
-    ) -> dict[str, Any]:
-        """Run (or, with `dry_run`, plan) the workflow `name` for the client of `ctx`."""
+    async def call(self, client: Requester, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
+        """Run (or, with `dry_run`, plan) the workflow `name` for `client`."""
         workflow = self.defined[name]
         arguments = dict(arguments)
-        dry_run = bool(arguments.pop("dry_run", False))
+        planning = bool(arguments.pop("dry_run", False))
         try:
             inputs = bind(workflow, arguments)
         except ArgumentError as error:
             return _error(f"{name}: {error.message}")
-        caller = StepCaller(ctx)
-        await self._gateway.ensure_catalogs()
-        index = await self._gateway.index_for(caller)
-        if dry_run:
-            return _answer(self.plan(workflow, inputs, index))
+        caller = StepCaller(client)
+        await self._ready()
+        index = await self._visibility.index_for(caller)
+        if planning:
+            return _answer(dry_run(workflow, inputs, index, self._directory))
         run = Run(inputs)
         started = time.perf_counter()
         attributes = {"gateway.workflow": name, "gateway.request_id": requestid.ensure()}
         with forward_span("workflow", name, attributes):
             try:
                 with anyio.fail_after(workflow.timeout):
-                    await self._execute(workflow, run, caller, FrontCaller(ctx), index)
+                    await self._execute(workflow, run, caller, client, index)
                 outcome, failed = "ok", None
             except TimeoutError:
                 outcome, failed = "error", f"the workflow took longer than {workflow.timeout:g}s"
@@ -126,7 +132,7 @@ class Workflows:
                 outcome, failed = "error", failure.message
         elapsed = time.perf_counter() - started
         self._audit(name, caller, run, outcome, failed, elapsed)
-        self._gateway.metrics.record("gateway", "workflow", name, outcome, elapsed)
+        self._metrics.record("gateway", "workflow", name, outcome, elapsed)
         if failed is not None:
             report = {"workflow": name, "error": failed, "steps": run.status, "outputs": run.outputs}
             return _error(f"workflow {name} failed: {failed}", report)
@@ -143,7 +149,7 @@ class Workflows:
     # -- execution ---------------------------------------------------------------------------
 
     async def _execute(
-        self, workflow: Workflow, run: Run, caller: StepCaller, reporter: FrontCaller, index: RouteIndex
+        self, workflow: Workflow, run: Run, caller: StepCaller, reporter: Requester, index: RouteIndex
     ) -> None:
         """Run the steps round by round; the steps of a round run at the same time."""
         run.reporter, run.total = reporter, len(workflow.steps)
@@ -191,7 +197,7 @@ class Workflows:
         self, name: str, step: WorkflowStep, run: Run, caller: StepCaller, index: RouteIndex
     ) -> Any:
         route, method, params, front = self._resolve(name, step, run, index)
-        backend = self._gateway.backends[route.backend]
+        backend = self._directory.backends[route.backend]
         safe = backend.safe_to_retry(method, route.backend_id if method == "tools/call" else None)
         tries = 1 + (step.retries if safe else 0)
         with anyio.move_on_after(step.timeout if step.timeout is not None else float("inf")) as scope:
@@ -220,7 +226,7 @@ class Workflows:
             if route is None:
                 raise StepFailed(f"step {name}: tool {front!r} is not available to this caller")
             return route, "tools/call", {"name": route.backend_id, "arguments": arguments}, front
-        found = self._gateway.relay.resolve_uri(front, index)
+        found = self._directory.resolve_uri(front, index)
         if found is None:
             raise StepFailed(f"step {name}: resource {front!r} is not available to this caller")
         return found[0], "resources/read", {"uri": found[1]}, front
@@ -230,9 +236,7 @@ class Workflows:
     ) -> Any:
         raw = {"name": front, "arguments": params.get("arguments")} if method == "tools/call" else params
         try:
-            result = await self._gateway.relay.dispatch.forward(
-                caller, route, method, params, front=front, raw=raw
-            )
+            result = await self._dispatch.forward(caller, route, method, params, front=front, raw=raw)
         except MCPError as error:
             raise StepFailed(f"step {name}: {error.error.message}") from None
         if result.get("resultType") == "input_required":
@@ -244,7 +248,7 @@ class Workflows:
     def _audit(
         self, name: str, caller: StepCaller, run: Run, outcome: str, error: str | None, seconds: float
     ) -> None:
-        audit = self._gateway.audit
+        audit = self._policies.current.audit
         if audit.enabled:
             audit.write(
                 request_id=requestid.ensure(),
@@ -257,43 +261,6 @@ class Workflows:
                 steps=dict(run.status),
                 latency_ms=round(seconds * 1000, 3),
             )
-
-    # -- dry run -----------------------------------------------------------------------------
-
-    def plan(self, workflow: Workflow, inputs: dict[str, Any], index: RouteIndex) -> dict[str, Any]:
-        """What a run would do, as far as it is known before any step runs."""
-        rounds = []
-        for number, round_ in enumerate(levels(workflow), start=1):
-            steps = []
-            for name in round_:
-                step = workflow.steps[name]
-                entry: dict[str, Any] = {"step": name, "waits_for": dependencies(name, step)}
-                target = _partial(step.call if step.call is not None else step.read, inputs)
-                if step.call is not None:
-                    entry["call"] = target
-                    entry["arguments"] = _partial(dict(step.arguments), inputs)
-                    route = index.tools.get(str(target))
-                else:
-                    entry["read"] = target
-                    found = (
-                        self._gateway.relay.resolve_uri(str(target), index)
-                        if "{{" not in str(target)
-                        else None
-                    )
-                    route = found[0] if found is not None else None
-                entry["allowed"] = route is not None if "{{" not in str(target) else "known when it runs"
-                if route is not None:
-                    entry["backend"] = route.backend
-                    backend = self._gateway.backends[route.backend]
-                    method = "tools/call" if step.call is not None else "resources/read"
-                    safe = backend.safe_to_retry(method, route.backend_id if step.call is not None else None)
-                    entry["retries"] = step.retries if safe else 0
-                entry["on_error"] = step.on_error
-                if step.timeout is not None:
-                    entry["timeout_s"] = step.timeout
-                steps.append(entry)
-            rounds.append({"round": number, "steps": steps})
-        return {"dry_run": True, "inputs": inputs, "plan": rounds}
 
 
 def output_of(route: Route, method: str, result: dict[str, Any]) -> Any:
@@ -319,22 +286,6 @@ def output_of(route: Route, method: str, result: dict[str, Any]) -> Any:
     if text is None:
         return {"blob": first.get("blob"), "mimeType": first.get("mimeType")}
     return _maybe_json(text) if "json" in str(first.get("mimeType", "")) else text
-
-
-def _partial(value: Any, inputs: dict[str, Any]) -> Any:
-    """`value` with input references filled in and step references left as written."""
-    if isinstance(value, str):
-        if "{{ steps." in value or "{{steps." in value:
-            return value
-        try:
-            return render(value, {"inputs": inputs, "steps": {}})
-        except TemplateError:
-            return value
-    if isinstance(value, dict):
-        return {k: _partial(v, inputs) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_partial(v, inputs) for v in value]
-    return value
 
 
 def _text_of(result: dict[str, Any]) -> str:

@@ -10,12 +10,11 @@ from fastmcp.utilities.asgi_transport import run_asgi_lifespan
 from fastmcp.utilities.tests import ASGIServer
 
 from gateway.app import Gateway
-from gateway.front import http_app
 
 
 @asynccontextmanager
 async def http_front(gateway: Gateway) -> AsyncIterator[ASGIServer]:
     """The gateway's HTTP app with its lifespan running; `front.client(auth=KEY, mode=era)`."""
-    app = http_app(gateway, transport="http", host="127.0.0.1", port=80)
+    app = gateway.http_app(transport="http", host="127.0.0.1", port=80)
     async with run_asgi_lifespan(app):
         yield ASGIServer(url="http://127.0.0.1/mcp", app=app, transport_type="http")

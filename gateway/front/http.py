@@ -1,0 +1,72 @@
+"""The HTTP front: the ASGI app that serves MCP, behind the guard and authentication.
+
+HTTP binds 127.0.0.1 by default and keeps the DNS-rebinding guard on: the Host header must
+name this server (or a host listed in `http.allowed_hosts`) and a browser Origin must be the
+server's own or listed in `http.allowed_origins`. With `auth` configured, every MCP request
+needs `Authorization: Bearer`; the HTTP guard (`gateway.front.guard`) checks sizes and shapes
+first. MCP is served at `/mcp` (`/sse` for SSE), beside `/healthz`, `/readyz` and `/metrics`
+(which need no credentials).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastmcp import FastMCP
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+
+from gateway.config import GatewayConfig
+from gateway.dispatch.drain import Drain
+from gateway.front.auth import build_auth
+from gateway.front.guard import HttpGuard
+
+MCP_PATH = "/mcp"
+SSE_PATH = "/sse"
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]", "::1")
+
+
+def allowed_hosts(config: GatewayConfig, host: str, port: int) -> list[str]:
+    """Host header values the front accepts."""
+    hosts = [host, f"{host}:{port}"]
+    if host in LOOPBACK_NAMES:
+        hosts += [h for name in LOOPBACK_NAMES for h in (name, f"{name}:{port}")]
+    hosts += list(config.http.allowed_hosts)
+    return list(dict.fromkeys(hosts))
+
+
+def http_app(
+    server: FastMCP[Any],
+    config: GatewayConfig,
+    *,
+    drain: Drain,
+    transport: Literal["http", "sse"],
+    host: str,
+    port: int,
+) -> Starlette:
+    """The ASGI app serving MCP (and the server's own routes), behind authentication and the guard."""
+    server.auth = build_auth(config.auth, base_url=f"http://{host}:{port}")
+    path = MCP_PATH if transport == "http" else SSE_PATH
+    cors = config.http.cors
+    middleware = [Middleware(HttpGuard, limits=config.limits, path=path, draining=lambda: drain.draining)]
+    if cors.allow_origins:
+        middleware.insert(
+            0,
+            Middleware(
+                CORSMiddleware,
+                allow_origins=list(cors.allow_origins),
+                allow_methods=["GET", "POST", "DELETE", "OPTIONS"],
+                allow_headers=list(cors.allow_headers),
+                expose_headers=["mcp-session-id", "mcp-protocol-version", "www-authenticate"],
+                max_age=cors.max_age,
+            ),
+        )
+    return server.http_app(
+        path=path,
+        transport=transport,
+        middleware=middleware,
+        host_origin_protection=True,
+        allowed_hosts=allowed_hosts(config, host, port),
+        allowed_origins=[*config.http.allowed_origins, *cors.allow_origins],
+    )

@@ -1,0 +1,88 @@
+"""`Caller`: the client on whose behalf a backend request runs, as a backend session sees it.
+
+Everything a backend sends toward "its client" (log messages, sampling, elicitation, roots
+requests) is handed to the `Caller` that holds the backend session at that moment, so it reaches
+exactly the client that caused it. The relay implements it for front clients
+(`gateway.relay.callers`); `SYSTEM_CALLER` is the gateway itself (listings, health probes).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Protocol
+
+import mcp_types
+
+from gateway.errors import ClientUnreachable
+from gateway.principal import LOCAL, Principal
+
+
+class Caller(Protocol):
+    """The receiving end of a backend's client-bound traffic."""
+
+    @property
+    def key(self) -> str:
+        """Identity of the front session (stable across its requests)."""
+        ...
+
+    @property
+    def modern(self) -> bool:
+        """Whether the front client speaks the stateless 2026-07-28 era."""
+        ...
+
+    @property
+    def bindable(self) -> bool:
+        """Whether the caller has a session that a backend session can be bound to."""
+        ...
+
+    async def log(self, params: Mapping[str, Any]) -> None:
+        """Deliver a `notifications/message` (raw params)."""
+        ...
+
+    async def request(self, method: str, params: Mapping[str, Any] | None) -> dict[str, Any]:
+        """Send a server→client request (sampling, elicitation, roots) and return the raw result."""
+        ...
+
+    def detached(self) -> Caller:
+        """The same client outside any request (its session-wide channel)."""
+        ...
+
+    @property
+    def capabilities(self) -> mcp_types.ClientCapabilities | None:
+        """What the client said it can do (None: unknown, or the gateway itself)."""
+        ...
+
+    @property
+    def principal(self) -> Principal:
+        """Who the client is."""
+        ...
+
+    def on_session_end(self, callback: Callable[[], Awaitable[None]]) -> None:
+        """Run `callback` when the client's session ends."""
+        ...
+
+
+class SystemCaller:
+    """The gateway itself (listing catalogs, health probes): no client, nothing to relay to."""
+
+    key = "gateway"
+    modern = False
+    bindable = False
+    capabilities = None
+    principal = LOCAL
+
+    async def log(self, params: Mapping[str, Any]) -> None:
+        logging.getLogger("gateway.backend").debug("backend log: %s", params.get("data"))
+
+    async def request(self, method: str, params: Mapping[str, Any] | None) -> dict[str, Any]:
+        raise ClientUnreachable(f"{method}: no client is waiting (gateway request)")
+
+    def detached(self) -> Caller:
+        return self
+
+    def on_session_end(self, callback: Callable[[], Awaitable[None]]) -> None:
+        return None
+
+
+SYSTEM_CALLER = SystemCaller()

@@ -1,0 +1,28 @@
+"""`make_link`: the link one backend's config asks for."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from gateway.config import BackendConfig
+from gateway.egress import Egress
+from gateway.upstream.links.base import Link
+from gateway.upstream.links.http import HttpLink
+from gateway.upstream.links.module import ModuleLink
+from gateway.upstream.links.openapi.link import OpenApiLink
+from gateway.upstream.links.sse import SseLink
+from gateway.upstream.links.stdio import StdioLink
+
+
+def make_link(name: str, config: BackendConfig, *, base_dir: Path, namespace: str, egress: Egress) -> Link:
+    """The link for one backend's config."""
+    kind = config.kind
+    if kind == "stdio":
+        return StdioLink(name, config, base_dir=base_dir, namespace=namespace)
+    if kind == "http":
+        return HttpLink(name, config, egress=egress)
+    if kind == "sse":
+        return SseLink(name, config, egress=egress)
+    if kind == "openapi":
+        return OpenApiLink(name, config, base_dir=base_dir, egress=egress)
+    return ModuleLink(name, config, base_dir=base_dir)
