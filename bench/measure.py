@@ -166,3 +166,29 @@ async def list_latency(url: str, *, calls: int) -> dict[str, float]:
             count = len(await client.list_tools())
             values.append((time.perf_counter() - start) * 1000)
     return {**summary(values), "tools": float(count)}
+
+
+async def client_sessions(server: Server, tool: str, *, clients: int) -> dict[str, float]:
+    """Open `clients` handshake-era lean clients at once and keep them open: each one's first and
+    second call (median ms), the backend sessions the gateway holds, and its RSS growth per client."""
+    before = server.rss_mb()
+    firsts: list[float] = []
+    seconds: list[float] = []
+    async with AsyncExitStack() as stack:
+        opened = [await stack.enter_async_context(LeanClient(server.url, LEGACY)) for _ in range(clients)]
+        for client in opened:
+            started = time.perf_counter()
+            await client.call_tool(tool, {"text": "first"})
+            firsts.append((time.perf_counter() - started) * 1000)
+            started = time.perf_counter()
+            await client.call_tool(tool, {"text": "second"})
+            seconds.append((time.perf_counter() - started) * 1000)
+        readiness = await opened[0]._http.get(server.url.rsplit("/", 1)[0] + "/readyz")
+        sessions = sum(b.get("sessions", 0) for b in readiness.json()["backends"].values())
+        grown = server.rss_mb() - before
+    return {
+        "first": statistics.median(firsts),
+        "second": statistics.median(seconds),
+        "sessions": float(sessions),
+        "rss_per_client": grown / clients,
+    }

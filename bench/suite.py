@@ -74,6 +74,7 @@ class Suite:
             self.requests_per_call(sse, paths, tools)
             self.throughput(paths, tools)
             self.slow_tool(sse, ours)
+            self.client_sessions(sse)
         self.listing()
         self.link_kinds()
         if self.mcp_proxy is not None:
@@ -127,6 +128,9 @@ class Suite:
                 async def one_path(label: str = label, era: str = era) -> None:
                     async with measure.open_client("lean", paths[label].url, era) as client:
                         await client.call(tools[label], {"text": "warm"})
+                        # a client's own backend session finishes opening (its GET stream) after
+                        # the first call: count from when it is open
+                        await anyio.sleep(0.3)
                         backend_requests(sse, reset=True)
                         for _ in range(calls):
                             await client.call(tools[label], {"text": "x"})
@@ -187,6 +191,27 @@ class Suite:
             base = base or result.per_second
             section.row(label, result.per_second, result.errors, result.per_second / base)
             self.out.figure(f"slow.{label}.ratio", result.per_second / base)
+
+    def client_sessions(self, sse: Server) -> None:
+        """What the default costs: a handshake-era client's own backend session (its first call
+        opens it) against a backend declared stateless (`session: pooled`)."""
+        section = self.out.section(
+            "Clients' own backend sessions (the default) vs a stateless pool, 16 lean clients (2025-11-25)",
+            ["config", "first call p50 ms", "second call p50 ms", "backend sessions", "RSS MB per client"],
+        )
+        clients = 4 if self.quick else 16
+        configs = {
+            "per_client (default)": http_config({"bench": sse.url}),
+            "pooled": http_config({"bench": sse.url}) + "    session: pooled\n",
+        }
+        for label, config in configs.items():
+            with gateway(self.work, config, label="sessions") as server:
+                result = run(measure.client_sessions, server, "bench_echo", clients=clients)
+            section.row(
+                label, result["first"], result["second"], result["sessions"], result["rss_per_client"]
+            )
+            self.out.figure(f"sessions.{label.split()[0]}.first_ms", result["first"])
+            self.out.figure(f"sessions.{label.split()[0]}.rss_per_client_mb", result["rss_per_client"])
 
     def listing(self) -> None:
         section = self.out.section(

@@ -35,6 +35,9 @@ DEFAULT_REQUEST_TIMEOUT = 60.0
 DEFAULT_SESSION_IDLE_TIMEOUT = 1800.0
 DEFAULT_MAX_SESSIONS_STDIO = 1
 DEFAULT_MAX_SESSIONS_SHARED = 64
+DEFAULT_MAX_CLIENT_SESSIONS_STDIO = 16
+DEFAULT_MAX_CLIENT_SESSIONS_SHARED = 256
+DEFAULT_MAX_CLIENT_SESSIONS_PER_PRINCIPAL = 8
 DEFAULT_LOCKFILE = "gateway.lock"
 
 BackendKind = Literal["stdio", "http", "sse", "module", "openapi"]
@@ -95,18 +98,30 @@ class BackendConfig(Frozen):
     """Calls to this backend from everyone together (protects the backend)."""
 
     mode: ProtocolMode = "auto"
-    """Protocol era toward the backend: `auto` probes for 2026-07-28 and falls back to the
-    handshake era; `legacy` forces the handshake (2025-11-25 and older)."""
-    session: SessionScope = "pooled"
-    """`pooled`: requests share a bounded pool of backend sessions, one request per session at a
-    time (right for stateless servers, the common case). `per_client`: each client session gets
-    its own backend session, opened on first use and closed with the client's (for backends that
-    keep state per session)."""
+    """Protocol era toward the backend. `auto`: the era the client speaks, where the backend
+    speaks it too (a handshake-era client's sampling, elicitation and roots are pushes, which need
+    a handshake-era backend session); the other era, translated, where it does not. `legacy` or
+    `2026-07-28` pins one era for every client."""
+    session: SessionScope = "per_client"
+    """`per_client` (the default): a handshake-era client gets a backend session of its own,
+    opened on its first request that needs this backend and closed with its session, so whatever
+    the backend keeps per session (roots, log level, subscriptions, resources made in the session,
+    the client's capabilities) stays that client's, as it would directly; 2026-07-28 calls, which
+    are stateless, share sessions. `pooled`: declare the backend stateless; every client shares a
+    bounded pool of sessions, which declare no roots (see the README for what that gives up)."""
     session_idle_timeout: PositiveDuration = DEFAULT_SESSION_IDLE_TIMEOUT
     """`per_client`: close a client's backend session after this long without a request."""
     max_sessions: int | None = Field(default=None, ge=1, le=1024)
-    """Upper bound of the pool (default: 1 for stdio, where each session is a process; 64 otherwise,
-    so 64 calls can be in flight to one backend at once)."""
+    """Upper bound of each shared pool (default: 1 for stdio, where each session is a process; 64
+    otherwise, so 64 calls can be in flight to one backend at once)."""
+    max_client_sessions: int | None = Field(default=None, ge=1, le=100_000)
+    """`per_client`: backend sessions of clients open at once, all principals together (default:
+    16 for stdio, where each is a process; 256 otherwise); past it a new client is refused."""
+    max_client_sessions_per_principal: int = Field(default=DEFAULT_MAX_CLIENT_SESSIONS_PER_PRINCIPAL, ge=1)
+    """`per_client`: backend sessions one authenticated principal may hold open at once; past it
+    the principal's new client sessions are refused (its idle ones close after
+    `session_idle_timeout`). Without `auth` every client is the same principal: only
+    `max_client_sessions` applies."""
 
     connect_timeout: PositiveDuration = DEFAULT_CONNECT_TIMEOUT
     """Longest wait to open a backend session (spawn + handshake)."""
@@ -208,10 +223,18 @@ class BackendConfig(Frozen):
 
     @property
     def pool_size(self) -> int:
-        """The resolved upper bound of pooled sessions."""
+        """The resolved upper bound of each shared pool."""
         if self.max_sessions is not None:
             return self.max_sessions
         return DEFAULT_MAX_SESSIONS_STDIO if self.kind == "stdio" else DEFAULT_MAX_SESSIONS_SHARED
+
+    @property
+    def client_session_limit(self) -> int:
+        """The resolved upper bound of clients' own sessions."""
+        if self.max_client_sessions is not None:
+            return self.max_client_sessions
+        stdio = self.kind == "stdio"
+        return DEFAULT_MAX_CLIENT_SESSIONS_STDIO if stdio else DEFAULT_MAX_CLIENT_SESSIONS_SHARED
 
 
 class GatewaySection(Frozen):

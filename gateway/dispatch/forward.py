@@ -199,7 +199,7 @@ class Dispatch:
     ) -> dict[str, Any]:
         if caller.modern and self.parking.owns(raw):
             return await self.parking.resume(caller, raw or {})
-        if caller.modern and not backend.speaks_modern:
+        if caller.modern and backend.era_for(caller) == "legacy":
             # A handshake-era backend may push a request mid-call, which a 2026 client cannot
             # receive: run the call where it can be parked until the client answers.
             return await self.parking.start(

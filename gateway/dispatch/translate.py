@@ -10,7 +10,8 @@ request to its client in the middle of a call (`elicitation/create`, `sampling/c
 - Handshake-era backend, 2026 client: `Parking` runs the backend call in the background; when
   the backend pushes a request, the client gets `input_required` carrying it and a state token;
   the client's retry delivers the answers to the waiting backend, and the call goes on. A call
-  whose client never comes back is cancelled after `PARKED_TTL`.
+  whose client never comes back is cancelled after `PARKED_TTL`; a client that aborts its request
+  while the call runs cancels it at the backend.
 """
 
 from __future__ import annotations
@@ -30,13 +31,14 @@ from gateway.dispatch.requester import Requester
 from gateway.errors import (
     BackendProtocolError,
     ClientRefused,
+    ClientUnreachable,
     GatewayError,
     InvalidParams,
     ShuttingDown,
 )
 from gateway.principal import Principal
 from gateway.tasks import TaskHost
-from gateway.upstream.caller import Caller
+from gateway.upstream.caller import Caller, undeclared
 from gateway.upstream.session import BackendSession
 
 MAX_ROUNDS = 8
@@ -149,6 +151,9 @@ class ParkingCaller:
         await self._parked.caller.progress(progress, total, message)
 
     async def request(self, method: str, params: Mapping[str, Any] | None) -> dict[str, Any]:
+        missing = undeclared(self.capabilities, method, params)
+        if missing is not None:
+            raise ClientUnreachable(f"the client did not declare {missing}: {method} is not sent to it")
         key = f"{method.replace('/', '_')}-{secrets.token_hex(4)}"
         arrived = anyio.Event()
         self._parked.answers[key] = arrived
@@ -223,7 +228,11 @@ class Parking:
         return await self._next(parked)
 
     async def _next(self, parked: _Parked) -> dict[str, Any]:
-        kind, value = await parked.outcomes.receive()
+        try:
+            kind, value = await parked.outcomes.receive()
+        except anyio.get_cancelled_exc_class():
+            parked.scope.cancel()  # the client gave up on its request: so does the backend call
+            raise
         if kind == "input":
             self._parked[parked.token] = parked
             return {

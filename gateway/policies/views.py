@@ -49,6 +49,10 @@ class View:
             return all(_claim_matches(principal.claims.get(k), v) for k, v in config.claims.items())
         return False
 
+    def reaches(self, namespace: str) -> bool:
+        """Whether anything of a backend with this namespace can be in this view."""
+        return _any(namespace, self.config.namespaces)
+
     def allows(
         self, principal: Principal, kind: str, front: str, namespace: str, item: Mapping[str, Any]
     ) -> bool:

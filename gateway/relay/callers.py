@@ -19,7 +19,7 @@ from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from gateway.errors import ClientUnreachable
 from gateway.principal import Principal, principal_of
-from gateway.upstream.caller import Caller
+from gateway.upstream.caller import Caller, undeclared
 
 LOG_SEVERITY = {
     level: rank
@@ -120,6 +120,9 @@ class FrontCaller:
     async def request(self, method: str, params: Mapping[str, Any] | None) -> dict[str, Any]:
         if self.modern or not self._session.can_send_request:
             raise ClientUnreachable(f"the client's connection cannot carry a server request ({method})")
+        missing = undeclared(self.capabilities, method, params)
+        if missing is not None:
+            raise ClientUnreachable(f"the client did not declare {missing}: {method} is not sent to it")
         return await self._session._request_outbound.send_raw_request(method, params)
 
     def detached(self) -> Caller:
@@ -163,6 +166,9 @@ class SessionCaller:
         await self._connection.notify("notifications/message", params)
 
     async def request(self, method: str, params: Mapping[str, Any] | None) -> dict[str, Any]:
+        missing = undeclared(self.capabilities, method, params)
+        if missing is not None:
+            raise ClientUnreachable(f"the client did not declare {missing}: {method} is not sent to it")
         return await self._connection.send_raw_request(method, params)
 
     def detached(self) -> Caller:

@@ -10,6 +10,7 @@ does not exist. The gateway's own errors become JSON-RPC errors here, at the MCP
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -22,6 +23,7 @@ from mcp_types import (
     CallToolRequestParams,
     CompleteRequestParams,
     GetPromptRequestParams,
+    NotificationParams,
     PaginatedRequestParams,
     ReadResourceRequestParams,
     SetLevelRequestParams,
@@ -47,6 +49,8 @@ from gateway.relay.toolsearch import ToolSearch
 from gateway.routing.directory import Directory
 from gateway.routing.index import Route, RouteIndex, front_items
 from gateway.workflows.engine import Workflows
+
+logger = logging.getLogger("gateway.relay")
 
 Ctx = ServerRequestContext[Any, Any]
 EMPTY_COMPLETION = {"completion": {"values": [], "hasMore": False}}
@@ -94,6 +98,9 @@ class Relay:
         ]
         for method, params_type, handler in handlers:
             server.add_request_handler(method, params_type, handler)
+        server.add_notification_handler(
+            "notifications/roots/list_changed", NotificationParams, self.roots_changed
+        )
         # 2026-07-28 results of cacheable methods carry ttlMs/cacheScope: what a client may see
         # depends on who it is, so never shared, and always fresh.
         hint = CacheHint(ttl_ms=0, scope="private")
@@ -240,7 +247,8 @@ class Relay:
             backend_ref = {"type": "ref/resource", "uri": route.backend_id} if route else None
         if route is None or backend_ref is None:
             return complete(ctx, dict(EMPTY_COMPLETION))
-        caps = self._directory.backends[route.backend].capabilities()
+        backend = self._directory.backends[route.backend]
+        caps = backend.capabilities(backend.era_for(self.caller(ctx)))
         if caps is not None and caps.completions is None:
             return complete(ctx, dict(EMPTY_COMPLETION))
         forward = forward_params(ctx, {"ref": backend_ref})
@@ -270,11 +278,11 @@ class Relay:
                 raise _resource_not_found(uri)
             route, backend_uri = found
             backend = self._directory.backends[route.backend]
-            caps = backend.capabilities()
+            caps = backend.capabilities(backend.era_for(caller))
             if caps is not None and not (caps.resources and caps.resources.subscribe):
                 raise Unsupported(f"backend '{backend.name}' does not support resource subscriptions")
             method = "resources/subscribe" if subscribe else "resources/unsubscribe"
-            if backend.personal and caller.bindable:
+            if backend.binds(caller):
                 async with backend.lease(caller) as session:
                     await session.request(
                         method, {"uri": backend_uri}, timeout=backend.config.request_timeout
@@ -286,6 +294,15 @@ class Relay:
         except GatewayError as error:
             raise to_mcp_error(error) from None
         return complete(ctx, {})
+
+    async def roots_changed(self, ctx: Ctx, params: NotificationParams) -> None:
+        """A client's roots changed: tell its own backend sessions (shared ones declare none)."""
+        caller = self.caller(ctx)
+        for backend in list(self._directory.backends.values()):
+            try:
+                await backend.roots_changed(caller)
+            except GatewayError as error:
+                logger.debug("backend %s: roots/list_changed not delivered: %s", backend.name, error)
 
     async def set_level(self, ctx: Ctx, params: SetLevelRequestParams) -> dict[str, Any]:
         caller = self.caller(ctx)

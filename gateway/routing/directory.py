@@ -66,7 +66,7 @@ class Directory:
         views = []
         for backend in self.backends.values():
             listing = listings.get(backend.name, backend.listing)
-            if listing is not None:
+            if listing is not None and not backend.hidden:
                 views.append(_view(backend, listing))
         return self.lock.build(views, shared=False)
 

@@ -10,7 +10,8 @@ The default is `warn` when the lockfile exists, else `off`. `LockGuard.for_confi
 lockfile when the gateway adopts a config (at start and on every reload, so a reload picks up
 a new lock). The guard sits where the route index is built from the backends' listings, so a
 catalog load, a `list_changed` re-list and a per-client listing all pass through it. Reviews
-are cached by listing object: drift is logged once per load or re-list, not once per request.
+are cached by listing object, and each distinct drift is logged once, however many listings
+(clients' own sessions among them) show it.
 """
 
 from __future__ import annotations
@@ -67,6 +68,7 @@ class LockGuard:
         """What `block` holds back of the shared listings, indexed under the names clients use."""
         self._reviews: OrderedDict[tuple[str, int], tuple[Listing, Review]] = OrderedDict()
         self._held_as: dict[tuple[str, str, str], str] = {}
+        self._told: set[tuple[str, tuple[str, ...]]] = set()
 
     @classmethod
     def for_config(cls, config: GatewayConfig, base_dir: Path) -> LockGuard:
@@ -151,6 +153,10 @@ class LockGuard:
         if locked is not None and not changes:
             return
         lines = drift_lines(backend, locked, changes, self.path.name)
+        told = (backend, tuple(lines))
+        if told in self._told:
+            return  # the same drift, seen in another listing (a client's own session): said once
+        self._told.add(told)
         whats = [None] if locked is None else [c.what for c in changes]
         for line, what in zip(lines, whats, strict=True):
             if what == "removed":

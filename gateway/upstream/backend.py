@@ -1,13 +1,13 @@
 """One backend at run time: its link, its sessions, its catalog and its state.
 
 `Backend` turns one `BackendConfig` into something requests can be sent through: it starts the
-link, opens sessions through the configured strategy (pooled or per client), lists the
-backend's catalog once, and keeps that catalog current when the backend announces changes.
+link, leases sessions (each client's own, or shared ones: `gateway.upstream.sessions`) in the era
+that serves the caller (`gateway.upstream.eras`), lists the backend's catalog once, and keeps
+that catalog current when the backend announces changes.
 """
 
 from __future__ import annotations
 
-import fnmatch
 import logging
 import time
 from collections import Counter
@@ -20,28 +20,30 @@ from typing import Any, Literal
 import anyio
 import mcp_types
 from mcp.shared.exceptions import MCPError
-from mcp.shared.inbound import x_mcp_header_map
-from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from gateway.config import BackendConfig
 from gateway.egress import Egress, EgressError
 from gateway.errors import BackendError, BackendUnavailable
-from gateway.methods import CHANGED, RESOURCE_UPDATED, SIDE_EFFECT_FREE
+from gateway.methods import CHANGED, RESOURCE_UPDATED
 from gateway.resilience.breaker import Breaker
 from gateway.resilience.health import HealthChecker
+from gateway.resilience.plans import plan_for, safe_to_retry
 from gateway.resilience.retry import BackendGate, Plan
 from gateway.tasks import TaskHost
 from gateway.upstream.caller import SYSTEM_CALLER, Caller
-from gateway.upstream.catalog import Listing, fetch_kind, fetch_listing
+from gateway.upstream.catalog import Listing, fetch_kind, fetch_listing, header_maps
+from gateway.upstream.eras import Eras
 from gateway.upstream.events import EventChannel
 from gateway.upstream.links.base import Link
 from gateway.upstream.links.factory import make_link
-from gateway.upstream.pool import PerClientSessions, SessionPool, SessionStrategy
-from gateway.upstream.session import BackendSession
+from gateway.upstream.session import BackendSession, Era
+from gateway.upstream.sessions import FULL_CAPABILITIES, SessionLimits, Sessions, signature
 
 logger = logging.getLogger("gateway.backend")
 
 State = Literal["starting", "ready", "failed", "stopped"]
+POOL_IDLE_TIMEOUT = 300.0
+"""Shared sessions unused this long are closed (clients' own follow `session_idle_timeout`)."""
 ChangeHook = Callable[["Backend", str, str | None], Awaitable[None]]
 """(backend, kind, only) — `only` is the client session key when one client's view changed."""
 UpdateHook = Callable[["Backend", BackendSession, str], Awaitable[None]]
@@ -68,13 +70,14 @@ class Backend:
         self.listing: Listing | None = None
         self.state: State = "starting"
         self.last_error: str | None = None
-        self.instructions: str | None = None
-        self.protocol_version: str | None = None
-        self._capabilities: mcp_types.ServerCapabilities | None = None
+        self.eras = Eras(config.mode)
         self._on_change = on_change
         self._on_resource_updated = on_resource_updated
         self._task_group: TaskHost | None = None
-        self._strategy: SessionStrategy | None = None
+        self._sessions: Sessions | None = None
+        self._pool_listings: dict[tuple[Era, str], Listing] = {}
+        self._listing_key: tuple[Era, str] | None = None
+        """The era and declared capabilities of the session the shared `listing` came from."""
         self._refresh_lock = anyio.Lock()
         self._events: EventChannel | None = None
         self._refresh_pending: set[str] = set()
@@ -115,26 +118,27 @@ class Backend:
         await task_group.start()
         stack.push_async_callback(task_group.aclose)
         await self.link.start(stack)
-        if self.config.session == "per_client":
-            strategy = PerClientSessions(
-                self._open_session,
-                stateless_pool_size=self.config.pool_size,
-                idle_timeout=self.config.session_idle_timeout,
-            )
-            self._strategy = strategy
-            task_group.start_soon(self._reap_idle, strategy, name=f"reaper-{self.name}")
-        else:
-            self._strategy = SessionPool(self._open_session, self.config.pool_size)
+        config = self.config
+        limits = SessionLimits(
+            pool_size=config.pool_size,
+            max_clients=config.client_session_limit,
+            max_per_principal=config.max_client_sessions_per_principal,
+            idle_timeout=config.session_idle_timeout,
+            pool_idle_timeout=POOL_IDLE_TIMEOUT,
+        )
+        sessions = Sessions(self.name, self._open_session, per_client=self.personal, limits=limits)
+        self._sessions = sessions
+        task_group.start_soon(self._reap_idle, sessions, name=f"reaper-{self.name}")
         stack.push_async_callback(self._stop)
         if self.health is not None:
             task_group.start_soon(self.health.run, name=f"health-{self.name}")
 
-    async def _reap_idle(self, strategy: PerClientSessions) -> None:
+    async def _reap_idle(self, sessions: Sessions) -> None:
         """Close client sessions' backend sessions that have been idle too long."""
-        interval = min(60.0, self.config.session_idle_timeout / 4)
+        interval = min(60.0, self.config.session_idle_timeout / 4, POOL_IDLE_TIMEOUT / 4)
         while True:
             await anyio.sleep(interval)
-            closed = await strategy.reap_idle()
+            closed = await sessions.reap_idle()
             if closed:
                 logger.info("backend %s: closed %d idle client sessions", self.name, closed)
 
@@ -144,10 +148,10 @@ class Backend:
             if self._events is not None:
                 await self._events.aclose()
                 self._events = None
-            if self._strategy is not None:
-                await self._strategy.aclose()
+            if self._sessions is not None:
+                await self._sessions.aclose()
 
-    async def _open_session(self, caller: Caller | None = None) -> BackendSession:
+    async def _open_session(self, era: Era, capabilities: mcp_types.ClientCapabilities) -> BackendSession:
         assert self._task_group is not None, "backend not started"
         try:
             await self.link.check()
@@ -156,48 +160,37 @@ class Backend:
         session = BackendSession(
             self.name,
             self.link,
-            mode=self.config.mode,
+            era=era,
             connect_timeout=self.config.connect_timeout,
             on_event=self._on_event,
-            capabilities=caller.capabilities if caller is not None else None,
+            capabilities=capabilities,
         )
         await session.open(self._task_group)
         session.remember_tool_schemas(self._header_maps)
-        self.protocol_version = session.protocol_version
-        self.instructions = session.instructions
-        self._capabilities = session.server_capabilities
+        self.eras.learn(era, session)
         return session
 
-    def plan(self, method: str, backend_name: str | None) -> Plan:
-        """What one request to this backend is allowed: its timeouts, and whether retries are safe."""
-        config = self.config
-        per_try, deadline = config.request_timeout, config.overall_deadline
-        if backend_name is not None and method == "tools/call":
-            for pattern, timeout in config.tool_timeouts.items():
-                if fnmatch.fnmatchcase(backend_name, pattern):
-                    per_try = timeout  # the tool's own try, still within the backend's deadline
-                    break
-        return Plan(config.retry, self.safe_to_retry(method, backend_name), min(per_try, deadline), deadline)
+    @property
+    def instructions(self) -> str | None:
+        """The backend's instructions for clients (from its latest handshake)."""
+        return self.eras.instructions
+
+    @property
+    def protocol_version(self) -> str | None:
+        """The protocol version its latest session negotiated."""
+        return self.eras.protocol_version
+
+    def era_for(self, caller: Caller) -> Era:
+        """The era a request of `caller` goes to this backend in."""
+        return self.eras.for_caller(caller)
+
+    def plan(self, method: str, tool: str | None) -> Plan:
+        """What one request to this backend is allowed (`gateway.resilience.plans`)."""
+        return plan_for(self.config, method, tool, self.listing.tools if self.listing else ())
 
     def safe_to_retry(self, method: str, tool: str | None) -> bool:
         """Whether a request may be tried again after it may have run."""
-        if method in SIDE_EFFECT_FREE:
-            return True
-        if method != "tools/call" or tool is None:
-            return False
-        if any(fnmatch.fnmatchcase(tool, p) for p in self.config.idempotent_tools):
-            return True
-        if self.config.trust_annotations and self.listing is not None:
-            for item in self.listing.tools:
-                if item.get("name") == tool:
-                    hints = item.get("annotations") or {}
-                    return bool(hints.get("readOnlyHint") or hints.get("idempotentHint"))
-        return False
-
-    @property
-    def speaks_modern(self) -> bool:
-        """Whether sessions to this backend negotiate 2026-07-28 (so it never pushes requests)."""
-        return self.protocol_version in MODERN_PROTOCOL_VERSIONS
+        return safe_to_retry(self.config, method, tool, self.listing.tools if self.listing else ())
 
     def count_retry(self) -> None:
         """One more retry was made."""
@@ -248,54 +241,84 @@ class Backend:
             if self._on_health is not None:
                 await self._on_health(self, "hidden")
 
-    def capabilities(self) -> mcp_types.ServerCapabilities | None:
-        """What the backend said it can do (from its latest handshake)."""
-        return self._capabilities
+    def capabilities(self, era: Era | None = None) -> mcp_types.ServerCapabilities | None:
+        """What the backend said it can do in `era` (None: the handshake era's, if known)."""
+        return self.eras.capabilities_for(era)
 
     def lease(self, caller: Caller) -> AbstractAsyncContextManager[BackendSession]:
-        """A session to serve one request of `caller`."""
-        if self._strategy is None:
+        """A session to serve one request of `caller`, in the era that serves it."""
+        if self._sessions is None:
             raise BackendUnavailable(self.name, "not started")
-        return self._strategy.lease(caller)
+        return self._sessions.lease(caller, self.era_for(caller))
 
     def events(self) -> EventChannel:
         """The session holding this backend's resource subscriptions (opened on first use)."""
         if self._events is None:
             assert self._task_group is not None, "backend not started"
+            era = self.era_for(SYSTEM_CALLER)
             self._events = EventChannel(
-                self.name, self._open_session, self._task_group, timeout=self.config.request_timeout
+                self.name,
+                lambda: self._open_session(era, FULL_CAPABILITIES),
+                self._task_group,
+                timeout=self.config.request_timeout,
             )
         return self._events
 
     @property
     def personal(self) -> bool:
-        """Whether clients with a session see this backend through their own backend session."""
+        """Whether a handshake-era client gets a backend session of its own (`per_client`)."""
         return self.config.session == "per_client"
 
+    def binds(self, caller: Caller) -> bool:
+        """Whether `caller`'s requests go to a backend session of its own."""
+        return self._sessions is not None and self._sessions.binds(caller, self.era_for(caller))
+
     async def listing_for(self, caller: Caller) -> Listing | None:
-        """What this backend offers to `caller`: its own session's listing for `per_client`."""
-        if not self.personal or not caller.bindable or self.state != "ready":
+        """What this backend offers to `caller`: what its own session lists, or what a shared
+        session declaring the caller's capabilities lists (the gateway's own listing when those
+        are the gateway's)."""
+        if self.state != "ready" or self._sessions is None:
             return self.listing
-        async with self.lease(caller) as session:
-            if session.listing is None:
-                session.listing = await fetch_listing(session, timeout=self.config.request_timeout)
-            listing: Listing = session.listing
-            return listing
+        era = self.era_for(caller)
+        if self._sessions.binds(caller, era):
+            async with self.lease(caller) as session:
+                if session.listing is None:
+                    session.listing = await fetch_listing(session, timeout=self.config.request_timeout)
+                listing: Listing = session.listing
+                return listing
+        key = self._sessions.pool_key(caller, era)
+        if key == self._listing_key:
+            return self.listing
+        kept = self._pool_listings.get(key)
+        if kept is None:
+            async with self.lease(caller) as session:
+                kept = await fetch_listing(session, timeout=self.config.request_timeout)
+            self._pool_listings[key] = kept
+        return kept
 
     async def set_log_level(self, caller: Caller, level: str) -> None:
         """Forward a client's `logging/setLevel` to its own backend session, if it has one."""
-        if not isinstance(self._strategy, PerClientSessions) or not caller.bindable:
-            return
-        session = self._strategy.bound_session(caller.key)
-        caps = self.capabilities()
+        session = self._bound(caller)
+        caps = self.capabilities("legacy")
         if session is None or session.modern or (caps is not None and caps.logging is None):
             return
         async with self.lease(caller) as leased:
             await leased.request("logging/setLevel", {"level": level}, timeout=self.config.request_timeout)
 
+    async def roots_changed(self, caller: Caller) -> None:
+        """Tell the client's own backend session that the client's roots changed."""
+        session = self._bound(caller)
+        if session is not None and session.client_capabilities.roots is not None:
+            await session.notify("notifications/roots/list_changed", None)
+
+    def _bound(self, caller: Caller) -> BackendSession | None:
+        if self._sessions is None or not caller.bindable:
+            return None
+        return self._sessions.bound_session(caller.key)
+
     def open_sessions(self) -> list[BackendSession]:
         """The sessions currently open to this backend."""
-        return self._strategy.open_sessions() if self._strategy is not None else []
+        return self._sessions.open_sessions() if self._sessions is not None else []
 
     async def load_catalog(self) -> bool:
         """List everything the backend offers; on failure record why. Returns success."""
@@ -303,6 +326,7 @@ class Backend:
             try:
                 async with self.lease(SYSTEM_CALLER) as session:
                     listing = await fetch_listing(session, timeout=self.config.request_timeout)
+                    self._listing_key = (session.era, signature(session.client_capabilities))
             except (BackendError, MCPError) as error:
                 self.state = "failed"
                 self.last_error = _message(error)
@@ -340,6 +364,7 @@ class Backend:
                 async with self.lease(SYSTEM_CALLER) as session:
                     timeout = self.config.request_timeout
                     items = await fetch_kind(session, kind, timeout=timeout)
+                    self._listing_key = (session.era, signature(session.client_capabilities))
                     templates = (
                         await fetch_kind(session, "templates", timeout=timeout)
                         if kind == "resources"
@@ -357,21 +382,10 @@ class Backend:
 
     def _set_listing(self, listing: Listing) -> None:
         self.listing = listing
-        self._header_maps = _header_maps(listing)
+        self._pool_listings.clear()  # listings for other capability sets are fetched again
+        self._header_maps = header_maps(listing)
         for session in self.open_sessions():
             session.remember_tool_schemas(self._header_maps)
-
-
-def _header_maps(listing: Listing) -> dict[str, dict[tuple[str, ...], str]]:
-    """Which tool arguments travel as `Mcp-Param-*` headers on the 2026-07-28 wire."""
-    maps: dict[str, dict[tuple[str, ...], str]] = {}
-    for tool in listing.tools:
-        schema, name = tool.get("inputSchema"), tool.get("name")
-        if isinstance(schema, dict) and isinstance(name, str):
-            header_map = x_mcp_header_map(schema)
-            if header_map:
-                maps[name] = header_map
-    return maps
 
 
 def _message(error: BaseException) -> str:

@@ -86,3 +86,25 @@ class SystemCaller:
 
 
 SYSTEM_CALLER = SystemCaller()
+
+
+def undeclared(
+    capabilities: mcp_types.ClientCapabilities | None, method: str, params: Mapping[str, Any] | None
+) -> str | None:
+    """The capability a client must have declared for a backend's request `method`, when it did
+    not (None: it did, or the request needs none). A client is never sent what it cannot take."""
+    if capabilities is None:
+        return None  # the gateway itself: answered elsewhere
+    if method == "sampling/createMessage":
+        return None if capabilities.sampling is not None else "sampling"
+    if method == "roots/list":
+        return None if capabilities.roots is not None else "roots"
+    if method == "elicitation/create":
+        elicitation = capabilities.elicitation
+        if elicitation is None:
+            return "elicitation"
+        if (params or {}).get("mode") == "url":
+            return None if elicitation.url is not None else "elicitation.url"
+        # `elicitation: {}` (the 2025-06-18 form) means form elicitation
+        return None if elicitation.form is not None or elicitation.url is None else "elicitation.form"
+    return None

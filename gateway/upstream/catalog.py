@@ -14,6 +14,7 @@ from typing import Any
 
 import mcp_types
 from mcp.shared.exceptions import MCPError
+from mcp.shared.inbound import x_mcp_header_map
 
 from gateway.errors import BackendProtocolError
 from gateway.methods import LISTS
@@ -75,3 +76,15 @@ async def _all_pages(session: BackendSession, method: str, key: str, *, timeout:
         if not cursor:
             return tuple(items)
     raise BackendProtocolError(session.backend, f"{method} did not end after {MAX_PAGES} pages")
+
+
+def header_maps(listing: Listing) -> dict[str, dict[tuple[str, ...], str]]:
+    """Which tool arguments travel as `Mcp-Param-*` headers on the 2026-07-28 wire."""
+    maps: dict[str, dict[tuple[str, ...], str]] = {}
+    for tool in listing.tools:
+        schema, name = tool.get("inputSchema"), tool.get("name")
+        if isinstance(schema, dict) and isinstance(name, str):
+            header_map = x_mcp_header_map(schema)
+            if header_map:
+                maps[name] = header_map
+    return maps

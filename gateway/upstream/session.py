@@ -19,7 +19,7 @@ import logging
 import secrets
 from collections.abc import Awaitable, Callable, Mapping
 from contextlib import AsyncExitStack
-from typing import Any
+from typing import Any, Literal
 
 import anyio
 import httpx2
@@ -30,9 +30,8 @@ from mcp.shared.dispatcher import DispatchContext, ProgressFnT
 from mcp.shared.exceptions import MCPError
 from mcp.shared.jsonrpc_dispatcher import JSONRPCDispatcher
 from mcp.shared.transport_context import TransportContext
-from mcp_types.version import MODERN_PROTOCOL_VERSIONS
+from mcp_types.version import LATEST_MODERN_VERSION, MODERN_PROTOCOL_VERSIONS
 
-from gateway.config.model import ProtocolMode
 from gateway.errors import (
     BackendRejected,
     BackendSessionLost,
@@ -52,13 +51,8 @@ from gateway.upstream.links.base import Link
 logger = logging.getLogger("gateway.session")
 
 CLIENT_INFO = mcp_types.Implementation(name="mcp-orchestration-gateway", version="0.1.0")
-RELAYED_CAPABILITIES = mcp_types.ClientCapabilities(
-    sampling=mcp_types.SamplingCapability(),
-    elicitation=mcp_types.ElicitationCapability(
-        form=mcp_types.FormElicitationCapability(), url=mcp_types.UrlElicitationCapability()
-    ),
-    roots=mcp_types.RootsCapability(list_changed=True),
-)
+Era = Literal["legacy", "modern"]
+"""The handshake era (2025-11-25 and older: `initialize`, sessions, pushes) or 2026-07-28."""
 EventHook = Callable[["BackendSession", str, Mapping[str, Any] | None], Awaitable[None]]
 
 _ids = itertools.count(1)
@@ -118,22 +112,25 @@ class BackendSession:
         backend: str,
         link: Link,
         *,
-        mode: ProtocolMode,
+        era: Era | Literal["auto"],
         connect_timeout: float,
         on_event: EventHook,
-        capabilities: mcp_types.ClientCapabilities | None = None,
+        capabilities: mcp_types.ClientCapabilities,
     ) -> None:
         self.backend = backend
-        self.client_capabilities = _relayable(capabilities)
-        """What the gateway tells the backend it can do: what it can relay to the client."""
+        self.client_capabilities = capabilities
+        """What the gateway tells the backend its client can do (what it relays for that client)."""
         self.id = next(_ids)
         self.caller: Caller | None = None
         self.owner_key: str | None = None
         """The client session this backend session belongs to (`per_client`), else None."""
         self.listing: Any = None
         """What the backend lists on this very session (`per_client` backends), once fetched."""
+        self.on_wait: Callable[[bool], None] | None = None
+        """Told when the request on this session starts (True) and stops (False) waiting on its
+        client (a push): a pool lets another request in meanwhile."""
         self._link = link
-        self._mode = mode
+        self._era = era
         self._connect_timeout = connect_timeout
         self._on_event = on_event
         self._session: _RelayClientSession | None = None
@@ -185,14 +182,22 @@ class BackendSession:
                 self._done.set()
 
     async def _negotiate(self, session: ClientSession) -> None:
-        if self._mode == "legacy":
-            await session.initialize()
-        elif self._mode == "auto":
+        """Open the era asked for; a backend that speaks only the other one gets that one
+        (`era` then says which it was)."""
+        if self._era == "auto":
             await negotiate_auto(session)
+        elif self._era == "legacy":
+            try:
+                await session.initialize()
+            except MCPError as error:
+                if error.code != mcp_types.UNSUPPORTED_PROTOCOL_VERSION:
+                    raise
+                await _discover(session)  # a 2026-only backend: it said which versions it speaks
         else:
-            # Pinned to 2026-07-28: still ask the backend what it offers (one discover request).
-            raw = await session.send_discover(self._mode)
-            session.adopt(mcp_types.DiscoverResult.model_validate(raw))
+            try:
+                await _discover(session)
+            except MCPError:
+                await session.initialize()  # a handshake-era backend: discover is not its method
 
     def _mark_lost(self) -> None:
         self._lost = True
@@ -225,6 +230,11 @@ class BackendSession:
         """Whether the backend leg negotiated the stateless 2026-07-28 era."""
         session = self._session
         return session is not None and session.protocol_version in MODERN_PROTOCOL_VERSIONS
+
+    @property
+    def era(self) -> Era:
+        """The era this session speaks."""
+        return "modern" if self.modern else "legacy"
 
     @property
     def protocol_version(self) -> str | None:
@@ -330,13 +340,19 @@ class BackendSession:
     async def _server_request(self, method: str, params: Mapping[str, Any] | None) -> dict[str, Any]:
         if method == "ping":
             return {}
+        on_wait = self.on_wait
         try:
             caller = self.caller
             if caller is None:
                 raise ClientUnreachable(f"no client is waiting on this session to answer {method}")
+            if on_wait is not None:
+                on_wait(True)
             return await caller.request(method, params)
         except GatewayError as error:  # the answer goes back to the backend as a JSON-RPC error
             raise to_mcp_error(error) from None
+        finally:
+            if on_wait is not None:
+                on_wait(False)
 
     async def _server_notification(self, method: str, params: Mapping[str, Any] | None) -> None:
         if method == "notifications/message":
@@ -350,18 +366,9 @@ class BackendSession:
             await self._on_event(self, method, params)
 
 
-def _relayable(client: mcp_types.ClientCapabilities | None) -> mcp_types.ClientCapabilities:
-    """The capabilities to advertise toward a backend on behalf of `client` (None: any client).
-
-    Only what the gateway relays (sampling, elicitation, roots), and only what the client has:
-    a backend that adapts to its client (offering a tool only if the client can sample) then
-    sees the same client through the gateway as directly.
-    """
-    if client is None:
-        return RELAYED_CAPABILITIES
-    return mcp_types.ClientCapabilities(
-        sampling=client.sampling, elicitation=client.elicitation, roots=client.roots
-    )
+async def _discover(session: ClientSession) -> None:
+    raw = await session.send_discover(LATEST_MODERN_VERSION)
+    session.adopt(mcp_types.DiscoverResult.model_validate(raw))
 
 
 def _describe_failure(error: BaseException) -> str:

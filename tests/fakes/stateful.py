@@ -138,6 +138,21 @@ async def _unsubscribe(
     return mcp_types.EmptyResult()
 
 
+_roots_changes: list[int] = [0]
+
+
+async def _roots_changed(ctx: ServerRequestContext[Any, Any], params: mcp_types.NotificationParams) -> None:
+    _roots_changes[0] += 1
+
+
+def roots_changes() -> int:
+    """How many `notifications/roots/list_changed` this backend has heard (for tests)."""
+    return _roots_changes[0]
+
+
+mcp._mcp_server.add_notification_handler(
+    "notifications/roots/list_changed", mcp_types.NotificationParams, _roots_changed
+)
 mcp._mcp_server.add_request_handler("resources/subscribe", mcp_types.SubscribeRequestParams, _subscribe)
 mcp._mcp_server.add_request_handler("resources/unsubscribe", mcp_types.UnsubscribeRequestParams, _unsubscribe)
 

@@ -14,6 +14,7 @@ backends:
   st:
     module: tests.fakes.stateful
     mode: legacy
+    session: pooled
 """
 
 

@@ -25,6 +25,7 @@ backends:
   st:
     module: tests.fakes.stateful
     mode: legacy
+    session: pooled
 """
 
 
@@ -58,9 +59,12 @@ class TestSessionScope:
     async def test_pooled_backends_reuse_one_session(self) -> None:
         gateway = make_gateway(POOLED)
         async with connected(gateway, mode="legacy") as a:
+            await a.call_tool("st_increment", {})
+            opened = set(gateway.backends["st"].open_sessions())
             for _ in range(5):
                 await a.call_tool("st_increment", {})
-            assert len(gateway.backends["st"].open_sessions()) == 1
+            assert set(gateway.backends["st"].open_sessions()) == opened
+            assert not any(s.owner_key for s in opened), "shared sessions belong to no client"
 
     async def test_a_client_session_closing_closes_its_backend_session(self) -> None:
         gateway = make_gateway(PER_CLIENT)
@@ -174,6 +178,7 @@ class TestFailures:
     async def test_cancelling_a_call_cancels_it_at_the_backend(self) -> None:
         gateway = make_gateway(STDIO)
         async with connected(gateway, mode="legacy") as client:
+            await client.call_tool("st_cancelled", {})  # the client's own backend process is up
             with pytest.raises(MCPError):
                 await client.call_tool("st_wait_for_cancel", {"seconds": 30, "tag": "first"}, timeout=0.3)
             with anyio.fail_after(5):
