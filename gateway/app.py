@@ -29,6 +29,7 @@ from gateway.dispatch.forward import Dispatch
 from gateway.errors import ConfigError
 from gateway.front.health import install_health_routes, install_metrics_route
 from gateway.front.http import http_app
+from gateway.front.ledger import SessionLedger
 from gateway.observability.metrics import BackendState, LiveState, Metrics
 from gateway.policies.active import ActivePolicies
 from gateway.policies.audit import AuditLog
@@ -36,11 +37,12 @@ from gateway.policies.ratelimit import RateLimiter
 from gateway.policies.result_store import ResultStore
 from gateway.policies.views import Views
 from gateway.policies.visibility import Visibility
-from gateway.relay.handshake import WaitForCatalogs
+from gateway.principal import LOCAL, Principal
+from gateway.relay.handshake import WaitForCatalogs, describe
 from gateway.relay.listcache import ListCache
 from gateway.relay.notify import KINDS, FrontSessions, Notifier
 from gateway.relay.relay import Relay
-from gateway.relay.subscriptions import GatewayListenHandler, SubscriptionHub
+from gateway.relay.subscriptions import SubscriptionHub
 from gateway.routing.directory import Directory
 from gateway.routing.index import RouteIndex
 from gateway.routing.lockguard import LockGuard
@@ -69,6 +71,13 @@ class Gateway:
         """Rate-limit buckets shared with other replicas (None: this process keeps its own)."""
         self._tasks: TaskHost | None = None
         self.drain = Drain()
+        front = config.http
+        self.front_sessions = SessionLedger(
+            max_sessions=front.max_sessions,
+            max_per_principal=front.max_sessions_per_principal,
+            idle_timeout=front.session_idle_timeout,
+        )
+        """The handshake-era sessions the HTTP front has issued, by principal (its caps)."""
         self.sessions = FrontSessions()
         self.notifier = Notifier(self.sessions)
         self.fleet = Fleet(config, base_dir=self.base_dir, events=_FleetEvents(self))
@@ -87,7 +96,7 @@ class Gateway:
             dereference_schemas=False,
         )
         ready = self.fleet.ensure_catalogs
-        self.server.add_middleware(WaitForCatalogs(self.server, ready))
+        self.server.add_middleware(WaitForCatalogs(self.server, ready, self.instructions_for))
         self.workflows = Workflows(
             self.directory,
             policies=self.policies,
@@ -98,7 +107,6 @@ class Gateway:
         )
         self.subscriptions = SubscriptionHub(self.directory, self.notifier)
         self.sessions.on_close(self.subscriptions.drop)
-        listen = GatewayListenHandler(self.subscriptions, self.notifier.bus, self.directory.resolve_uri)
         self.relay = Relay(
             self.server,
             self.directory,
@@ -108,7 +116,7 @@ class Gateway:
             workflows=self.workflows,
             sessions=self.sessions,
             subscriptions=self.subscriptions,
-            listen=listen,
+            bus=self.notifier.bus,
             ready=ready,
         )
         self.relay.install()
@@ -212,7 +220,15 @@ class Gateway:
         install_health_routes(self.server, self.fleet.backends)
         if self.config.http.metrics:
             install_metrics_route(self.server, self.metrics)
-        return http_app(self.server, self.config, drain=self.drain, transport=transport, host=host, port=port)
+        return http_app(
+            self.server,
+            self.config,
+            drain=self.drain,
+            sessions=self.front_sessions,
+            transport=transport,
+            host=host,
+            port=port,
+        )
 
     # -- routes ----------------------------------------------------------------------------
 
@@ -223,20 +239,17 @@ class Gateway:
     def _index_rebuilt(self) -> None:
         self.visibility.forget()
         self.relay.refresh()
-        if self.config.gateway.instructions is None:
-            self.server._mcp_server.instructions = self.describe()
+        self.server._mcp_server.instructions = self.instructions_for(LOCAL)
 
-    def describe(self) -> str:
-        """Instructions for clients: which servers are behind this endpoint, and their own."""
-        backends = self.fleet.backends
-        lines = [f"This endpoint serves {len(backends)} MCP servers; names carry the server's prefix."]
-        for backend in backends.values():
-            prefix = f"{backend.namespace}_" if backend.namespace else "(no prefix)"
-            about = backend.config.description or ""
-            lines.append(f"- {backend.name}: tools and prompts named {prefix}*. {about}".rstrip())
-            if backend.instructions:
-                lines.append("  " + backend.instructions.strip().replace("\n", "\n  "))
-        return "\n".join(lines)
+    def instructions_for(self, principal: Principal) -> str | None:
+        """The instructions `principal` gets at its handshake: the configured ones, or which
+        servers its view reaches and their own instructions."""
+        configured = self.config.gateway.instructions
+        if configured is not None:
+            return configured
+        view = self.policies.current.views.view_of(principal)
+        backends = self.fleet.backends.values()
+        return describe(b for b in backends if view is None or view.reaches(b.namespace))
 
     async def index_for(self, caller: Caller) -> RouteIndex:
         """The names `caller` can use."""

@@ -84,6 +84,7 @@ async def serve(gateway: Gateway, *, transport: Transport, host: str, port: int,
                 log_level=log_level,
                 drain=gateway.drain,
                 drain_timeout=drain_timeout,
+                front=gateway.config.http,
             )
         group.cancel_scope.cancel()
 

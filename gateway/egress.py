@@ -10,7 +10,10 @@ the default allows loopback only):
 - link-local addresses (169.254.0.0/16, fe80::/10, where metadata services live) and known
   metadata host names are refused unless listed literally;
 - a host name is resolved when its backend starts, and every address it resolves to must be
-  allowed (or the name itself listed).
+  allowed (or the name itself listed);
+- and again each time a connection opens (`resolve`): the name is resolved once, checked, and
+  the connection goes to the address that was checked, so a name that answers differently the
+  second time (DNS rebinding) cannot lead anywhere else.
 """
 
 from __future__ import annotations
@@ -71,18 +74,30 @@ class Egress:
         raise EgressError(f"{host} is {address}, {kind}; add a range such as {address}/32 to egress.allow")
 
     async def check_host(self, host: str, port: int) -> None:
-        """Check a backend host, resolving a name: every address it has must be allowed."""
-        self.check_literal(host)
-        if parse_address(host) is not None or host.lower() in self._names:
+        """Check a backend host, resolving a name: every address it has must be allowed (a name
+        listed in the allowlist is allowed as it is, wherever it resolves)."""
+        if host.lower() in self._names:
             return
+        await self.resolve(host, port)
+
+    async def resolve(self, host: str, port: int) -> str:
+        """The address to connect to for `host`, checked: a literal as the network stack reads
+        it; a name resolved once, every address it has allowed (or the name listed), the first."""
+        self.check_literal(host)
+        literal = parse_address(host)
+        if literal is not None:
+            return str(literal)
         try:
             infos = await anyio.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except OSError as error:
             raise EgressError(f"{host} does not resolve ({error.strerror or error})") from None
-        for info in infos:
-            address = parse_address(str(info[4][0]))
-            if address is not None:
+        addresses = [a for a in (parse_address(str(info[4][0])) for info in infos) if a is not None]
+        if not addresses:
+            raise EgressError(f"{host} does not resolve to an address")
+        if host.lower() not in self._names:
+            for address in addresses:
                 self.check_address(host, address)
+        return str(addresses[0])
 
 
 def _is_network(value: str) -> bool:

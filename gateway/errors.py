@@ -16,13 +16,15 @@
     ├── ClientUnreachable           a backend's request cannot reach a client (none is waiting)
     ├── ClientRefused               the client answered a backend's request with an error
     ├── ShuttingDown                the gateway is stopping
+    ├── InternalError               a fault inside the gateway (logged; answered without detail)
     ├── TemplateError               a workflow's `{{ }}` reference does not resolve (config.templates)
     ├── ArgumentError               a workflow's arguments do not fit its inputs (workflows.plan)
     ├── StepFailed                  a workflow step could not produce its output (workflows.engine)
     └── RequestRejected             the request itself is refused (limits, policy)
 
 Foreign exceptions (httpx2, anyio, OSError, mcp's MCPError) are translated where they arise, at
-the backend boundary (`gateway.upstream.session`); everything above it sees only this tree.
+the backend boundary (`gateway.upstream.session`); everything above it sees only this tree, and
+anything else that escapes a request handler is answered as `InternalError` (`gateway.relay.boundary`).
 `to_mcp_error` is the one mapping to JSON-RPC errors, used wherever an answer leaves the gateway
 (toward a client, or toward a backend that asked its client something): messages are written for
 the caller and never carry internal exception text, URLs with credentials, or tokens.
@@ -198,6 +200,13 @@ class ClientRefused(GatewayError):
 
 class ShuttingDown(GatewayError):
     """The gateway is stopping and takes no new work."""
+
+
+class InternalError(GatewayError):
+    """A fault inside the gateway itself: logged with its details, answered without them."""
+
+    def __init__(self) -> None:
+        super().__init__("Internal error")
 
 
 class RequestRejected(GatewayError):

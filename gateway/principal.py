@@ -1,8 +1,11 @@
 """Who is calling: the principal behind a request.
 
 Over HTTP with `auth` configured, the principal is what the verified bearer token names (see
-`gateway.front.auth`). stdio and in-process clients are local and trusted: they act as `local`. An
-HTTP front without `auth` serves everyone as `anonymous`.
+`gateway.front.auth`): an API key's name (`ops`), or `jwt:` and a JWT's principal claim
+(`jwt:alice`). The two never meet: API-key names may not start with `jwt:`, so rate buckets,
+views, session ownership and audit records, which all go by the name, keep them apart. stdio and
+in-process clients are local and trusted: they act as `local`. An HTTP front without `auth`
+serves everyone as `anonymous`.
 """
 
 from __future__ import annotations
@@ -19,6 +22,13 @@ AUTH_KIND_CLAIM = "gateway.auth"
 """The claim a verified token carries to say how it was verified (`api_key` or `jwt`)."""
 PRINCIPAL_CLAIM = "gateway.principal"
 """The claim a verified token carries with the principal's name."""
+JWT_PREFIX = "jwt:"
+"""Every JWT principal's name starts with this; no API key's name may."""
+
+
+def jwt_principal_name(subject: str) -> str:
+    """The name of the principal a JWT's principal claim (`sub`, by default) designates."""
+    return f"{JWT_PREFIX}{subject}"
 
 
 @dataclass(frozen=True)
@@ -42,8 +52,11 @@ ANONYMOUS = Principal("anonymous", "anonymous")
 
 def principal_of(ctx: ServerRequestContext[Any, Any]) -> Principal:
     """The principal of a front request."""
-    request = ctx.request
-    scope = getattr(request, "scope", None)
+    return principal_of_scope(getattr(ctx.request, "scope", None))
+
+
+def principal_of_scope(scope: object) -> Principal:
+    """The principal of an HTTP request's ASGI scope (LOCAL when there is no HTTP request)."""
     if not isinstance(scope, dict):
         return LOCAL
     user = scope.get("user")

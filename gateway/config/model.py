@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 from pydantic import BeforeValidator, Field, SecretStr, field_validator, model_validator
 
 from gateway.config.model_base import Frozen
-from gateway.config.openapi import OpenApiConfig
+from gateway.config.openapi import QUERY_CREDENTIALS_ADVICE, OpenApiConfig, has_query_credentials
 from gateway.config.resilience import CircuitBreaker, HealthCheck, RetryPolicy
 from gateway.config.security import (
     AuditConfig,
@@ -73,7 +73,9 @@ class BackendConfig(Frozen):
     """Start the backend as a stdio subprocess: program and arguments. A leading `python` or
     `python3` runs the gateway's own interpreter."""
     url: str | None = None
-    """Reach the backend over HTTP: streamable HTTP, or SSE when the path ends in `/sse`."""
+    """Reach the backend over HTTP: streamable HTTP, or SSE when the path ends in `/sse`. No
+    credentials in it (user info, or query parameters such as `token`, `api_key`, `sig`): give
+    them in `headers` with `${VAR}`."""
     module: str | None = Field(default=None, pattern=r"^[A-Za-z_][\w.]*(:[A-Za-z_]\w*)?$")
     """Mount a FastMCP server in-process: `package.module` (attribute `mcp`) or `package.module:attr`."""
     openapi: OpenApiConfig | None = None
@@ -172,6 +174,8 @@ class BackendConfig(Frozen):
             raise ValueError("has no host")
         if parts.username or parts.password:
             raise ValueError("must not carry credentials; use `headers` with ${VAR} instead")
+        if has_query_credentials(parts.query):
+            raise ValueError(QUERY_CREDENTIALS_ADVICE)  # never the URL: the value is a secret
         return url
 
     @model_validator(mode="after")
@@ -267,12 +271,24 @@ class HttpFront(Frozen):
     cors: CorsConfig = CorsConfig()
     """Browser access from other origins (off by default)."""
     allowed_hosts: tuple[str, ...] = ()
-    """Host header values accepted besides the bind address (DNS-rebinding guard stays on)."""
+    """Host header values accepted besides the bind address, globs allowed (`gateway.*.svc`); a
+    port in the Host header is ignored (DNS-rebinding guard stays on)."""
     allowed_origins: tuple[str, ...] = ()
     """Browser origins accepted (the Origin header); absent Origin (non-browser) is accepted."""
     metrics: bool = True
     """Serve Prometheus metrics at `/metrics` (no authentication, like the health endpoints:
     keep the port internal, or turn this off)."""
+    max_connections: Annotated[int, Field(ge=1)] = 1000
+    """Connections and requests in progress at once; past it, requests get 503."""
+    header_timeout: PositiveDuration = 10.0
+    """Longest time for a request's headers to arrive (slow senders are disconnected)."""
+    max_sessions: Annotated[int, Field(ge=1)] = 1000
+    """Handshake-era sessions open at once (a new `initialize` past it gets 429)."""
+    max_sessions_per_principal: Annotated[int, Field(ge=1)] = 64
+    """Handshake-era sessions one authenticated principal may hold open (without `auth`, only
+    `max_sessions` applies)."""
+    session_idle_timeout: PositiveDuration = 1800.0
+    """A handshake-era session unused this long (`30m`) is closed (its client gets 404)."""
 
 
 class GatewayConfig(Frozen):
@@ -285,7 +301,8 @@ class GatewayConfig(Frozen):
     auth: AuthConfig | None = None
     """Who may use the HTTP front (absent: anyone who can reach it; bind to 127.0.0.1)."""
     views: dict[Name, ViewConfig] = {}
-    """What each group of principals sees; a principal in no view sees everything."""
+    """What each group of principals sees. A principal that no view selects sees everything
+    (minus `tool_scopes` it lacks), unless `auth.unviewed` is `none`."""
     tool_scopes: dict[str, tuple[str, ...]] = {}
     """Tool name glob → scopes any principal needs to see and call it (views may add more)."""
     rate_limits: RateLimits = RateLimits()

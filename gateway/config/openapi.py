@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from typing import Annotated
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
@@ -29,6 +29,16 @@ DEFAULT_API_TIMEOUT = 30.0
 HTTP_METHODS = ("GET", "PUT", "POST", "DELETE", "OPTIONS", "HEAD", "PATCH", "TRACE")
 _OPERATION = re.compile(r"^(?:(?P<method>[A-Za-z]+|\*)\s+(?P<path>/\S*|\*)|(?P<operation_id>\S+))$")
 _HEADER_NAME = r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$"
+
+QUERY_CREDENTIALS = frozenset(
+    {"access_token", "token", "api_key", "apikey", "key", "bearer", "authorization"}  # the front's own
+    | {"password", "secret", "sig", "signature", "client_secret"}
+)
+"""Query parameters that carry credentials: those the HTTP front refuses in a client's URL
+(`gateway.front.guard.URL_CREDENTIALS`) and more, compared case-insensitively, `-` as `_`, with
+`;` separating parameters too. A backend's or API's URL with one is refused: URLs are printed
+(`gateway check`, logs), credentials must not be."""
+QUERY_CREDENTIALS_ADVICE = "must not carry credentials in its query string; use `headers` with ${VAR} instead"
 
 OperationPattern = Annotated[str, Field(min_length=1)]
 """`operationIdGlob`, or `METHOD /path/glob` (`*` for any method)."""
@@ -60,7 +70,16 @@ def check_http_url(url: str, *, what: str) -> str:
         raise ValueError(f"{what} has no host")
     if parts.username or parts.password:
         raise ValueError(f"{what} must not carry credentials; use `headers` or `bearer_token` with ${{VAR}}")
+    if has_query_credentials(parts.query):
+        raise ValueError(f"{what} {QUERY_CREDENTIALS_ADVICE}")
     return url
+
+
+def has_query_credentials(query: str) -> bool:
+    """Whether a URL's query string has a parameter named in `QUERY_CREDENTIALS`."""
+    pairs = parse_qsl(query.replace(";", "&"), keep_blank_values=True)  # some servers split on `;`
+    names = (name.lower().replace("-", "_") for name, _ in pairs)
+    return any(name in QUERY_CREDENTIALS for name in names)
 
 
 def is_url(spec: str) -> bool:

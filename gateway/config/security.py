@@ -22,6 +22,7 @@ from pydantic import BeforeValidator, Field, SecretStr, field_validator, model_v
 
 from gateway.config.model_base import Frozen
 from gateway.config.types import ByteCount, Glob, PositiveDuration, yaml_off
+from gateway.principal import JWT_PREFIX
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 REDIS_SCHEMES = ("redis://", "rediss://")
@@ -86,11 +87,25 @@ class AuthConfig(Frozen):
     """Who may use the HTTP front. stdio is local and trusted: it is not authenticated."""
 
     api_keys: dict[str, ApiKey] = {}
-    """Principal name → its API key (sent as `Authorization: Bearer <key>`)."""
+    """Principal name → its API key (sent as `Authorization: Bearer <key>`). The name may not
+    start with `jwt:`, which JWT principals' names do."""
     jwt: JwtConfig | None = None
-    """Accept JWTs from one issuer."""
+    """Accept JWTs from one issuer. A JWT's principal is named `jwt:<principal claim>`
+    (`jwt:alice`), never like an API key's."""
     required_scopes: tuple[str, ...] = ()
     """Scopes every token must carry (403 `insufficient_scope` otherwise)."""
+    unviewed: Literal["all", "none"] = "all"
+    """What a principal that no view selects may see: `all` (everything, minus the tools whose
+    `tool_scopes` it lacks) or `none` (nothing: only principals some view selects see anything).
+    Local stdio callers are trusted and always see everything."""
+
+    @field_validator("api_keys")
+    @classmethod
+    def _key_names(cls, keys: dict[str, ApiKey]) -> dict[str, ApiKey]:
+        for name in keys:
+            if name.startswith(JWT_PREFIX):
+                raise ValueError(f"the name {name!r} starts with {JWT_PREFIX!r}, reserved for JWT principals")
+        return keys
 
     @model_validator(mode="after")
     def _something(self) -> AuthConfig:
@@ -102,10 +117,13 @@ class AuthConfig(Frozen):
 
 
 class ViewConfig(Frozen):
-    """What a group of principals may see and use. Everything else is invisible to them."""
+    """What a group of principals may see and use. Everything else is invisible to them. A
+    principal is in the first view that selects it; one that no view selects sees everything
+    (minus `tool_scopes` it lacks), unless `auth.unviewed` is `none`."""
 
     principals: tuple[str, ...] = ()
-    """Principal names (API key names, JWT subjects; globs allowed)."""
+    """Principal names, globs allowed: an API key's name (`ops`), or `jwt:` and a JWT's principal
+    claim (`jwt:alice`, `jwt:*`)."""
     claims: dict[str, str] = {}
     """JWT claims that select principals (all must match; a list claim must contain the value)."""
     namespaces: tuple[Glob, ...] = ("*",)
@@ -213,7 +231,8 @@ class Limits(Frozen):
     max_argument_bytes: Annotated[int, Field(ge=64)] = 256 * 1024
     """Serialized size of one call's arguments."""
     max_meta_keys: Annotated[int, Field(ge=1)] = 16
-    """Keys in a request's `_meta`."""
+    """Keys in a request's `_meta` (besides `progressToken` and W3C trace context, which client
+    libraries add by themselves)."""
     max_meta_depth: Annotated[int, Field(ge=1)] = 3
     """Nesting depth of a request's `_meta`."""
     max_meta_bytes: Annotated[int, Field(ge=64)] = 4096
@@ -262,4 +281,4 @@ class IdentityHeader(Frozen):
     """Pass the caller's identity to a backend as a plain, non-secret header."""
 
     header: str = Field(default="X-Gateway-Principal", pattern=r"^[A-Za-z0-9-]+$")
-    """Header name; its value is the principal's name (never a token)."""
+    """Header name; its value is the principal's name (`ops`, `jwt:alice`; never a token)."""

@@ -43,6 +43,11 @@ from gateway.tasks import TaskHost
 from gateway.upstream.backend import Backend
 from gateway.upstream.caller import Caller
 
+AUDITED = CALLS | {"completion/complete"}
+"""What leaves an audit record: every call, and completions (they reach a backend too)."""
+LIMITED = AUDITED
+"""What draws from the rate-limit buckets."""
+
 
 class _Hop:
     """What one forward learns on its way: how many attempts it took."""
@@ -119,18 +124,22 @@ class Dispatch:
             # a read through a template is labelled by the template: one series, not one per URI
             label = route.item.get("uriTemplate", front) if isinstance(route, TemplateRoute) else front
             self._metrics.record(backend.name, method, str(label), outcome, elapsed)
-            if method == "tools/call":
-                self._audit(policies, caller, front, raw, rid, elapsed, outcome, reason, route, hop.attempts)
+            if method in AUDITED:
+                self._audit(
+                    policies, caller, method, front, raw, rid, elapsed, outcome, reason, route, hop.attempts
+                )
 
     def refused(self, caller: Caller, method: str, front: str, raw: Mapping[str, Any] | None) -> None:
         """Record a call of a name the caller cannot use (outside its view, or none such)."""
-        if method == "tools/call":
-            self._audit(self._policies.current, caller, front, raw, requestid.ensure(), 0.0, "denied", None)
+        if method in AUDITED:
+            policies = self._policies.current
+            self._audit(policies, caller, method, front, raw, requestid.ensure(), 0.0, "denied", None)
 
     def _audit(
         self,
         policies: Policies,
         caller: Caller,
+        method: str,
         front: str,
         raw: Mapping[str, Any] | None,
         rid: str,
@@ -147,7 +156,7 @@ class Dispatch:
             request_id=rid,
             principal=caller.principal.name,
             kind=caller.principal.kind,
-            method="tools/call",
+            method=method,
             tool=front,
             backend=route.backend if route is not None else None,
             backend_tool=route.backend_id if route is not None else None,
@@ -172,10 +181,11 @@ class Dispatch:
     ) -> dict[str, Any]:
         """Size and rate limits, the request itself, then the answer fitted to the size limits."""
         limits = policies.config.limits
-        if method in CALLS:
-            check_request(raw, limits)
-            if policies.limiter.active:
-                await policies.limiter.check(caller.principal.name, front, backend.name)
+        check_request(raw, limits)  # arguments and `_meta`, whatever the method
+        if method in LIMITED and policies.limiter.active:
+            # a read through a template is limited by its template: `json/3` and `json/03` alike
+            name = route.item.get("uriTemplate", front) if isinstance(route, TemplateRoute) else front
+            await policies.limiter.check(caller.principal.name, str(name), backend.name)
         result = await self._send(caller, backend, method, params, raw, hop)
         if method == "tools/call":  # in `resource_link` mode, too large a result is kept and linked
             result = offload(

@@ -3,9 +3,13 @@
 API keys are held only as SHA-256 digests (from the key in the environment, or the digest in
 the config) and compared in constant time against every configured key. JWTs are verified by
 FastMCP's `JWTVerifier` (signature with the one configured algorithm, issuer, audience,
-expiry), and the gateway further requires an `exp` claim. A verified token becomes a
-principal: a name and its scopes. The token itself never leaves this module: it is not kept
-in the principal, not logged, not audited, and never sent to a backend.
+expiry), and the gateway further requires an `exp` claim in the future and refuses a token
+that is not valid yet (`nbf`) or was issued in the future (`iat`), allowing the issuer's clock
+to run `CLOCK_LEEWAY_SECONDS` ahead of ours. A verified token becomes a principal: a name and
+its scopes. An API key's principal is named by its key in `auth.api_keys` (`ops`); a JWT's is
+`jwt:<principal claim>` (`jwt:alice`), so a token can never pass for an API key's principal,
+its rate buckets or its view. The token itself never leaves this module: it is not kept in the
+principal, not logged, not audited, and never sent to a backend.
 
 When JWTs are configured, the front serves the OAuth protected-resource metadata (RFC 9728)
 and points clients at it from `WWW-Authenticate`.
@@ -17,14 +21,18 @@ import hashlib
 import hmac
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeGuard
 
 from fastmcp.server.auth import AccessToken, AuthProvider, RemoteAuthProvider, TokenVerifier
 from fastmcp.server.auth.providers.jwt import JWTVerifier
 from pydantic import AnyHttpUrl
 
 from gateway.config.security import AuthConfig, JwtConfig
-from gateway.principal import AUTH_KIND_CLAIM, PRINCIPAL_CLAIM
+from gateway.principal import AUTH_KIND_CLAIM, PRINCIPAL_CLAIM, jwt_principal_name
+
+CLOCK_LEEWAY_SECONDS = 60
+"""How far ahead of ours the issuer's clock may be: a JWT whose `nbf` (not before) or `iat`
+(issued at) lies further in the future than this is refused."""
 
 
 def key_digest(key: str) -> bytes:
@@ -68,17 +76,17 @@ class GatewayVerifier(TokenVerifier):
         if verified is None:
             return None
         claims = dict(verified.claims or {})
-        expires = claims.get("exp")
-        if not isinstance(expires, int | float) or expires <= self._clock():
-            return None  # a token without an expiry is not accepted
-        name = claims.get(self._jwt_config.principal_claim)
-        if not isinstance(name, str) or not name:
+        if not _valid_now(claims, self._clock()):
             return None
+        subject = claims.get(self._jwt_config.principal_claim)
+        if not isinstance(subject, str) or not subject:
+            return None
+        name = jwt_principal_name(subject)
         return AccessToken(
             token="",  # not kept
             client_id=name,
             scopes=_scopes(claims.get(self._jwt_config.scopes_claim)),
-            expires_at=int(expires),
+            expires_at=int(claims["exp"]),
             claims={**claims, PRINCIPAL_CLAIM: name, AUTH_KIND_CLAIM: "jwt"},
         )
 
@@ -90,6 +98,24 @@ class GatewayVerifier(TokenVerifier):
             if hmac.compare_digest(digest, key):
                 found = (principal, scopes)
         return found
+
+
+def _valid_now(claims: dict[str, Any], now: float) -> bool:
+    """Whether the token's time claims make it valid at `now`: an `exp` (required) after it, and
+    an `nbf` and `iat` (optional) no later than `CLOCK_LEEWAY_SECONDS` after it."""
+    expires = claims.get("exp")
+    if not _is_time(expires) or expires <= now:
+        return False  # a token without an expiry is not accepted
+    for claim in ("nbf", "iat"):
+        value = claims.get(claim)
+        if value is not None and (not _is_time(value) or value > now + CLOCK_LEEWAY_SECONDS):
+            return False  # not valid yet, issued in the future, or malformed
+    return True
+
+
+def _is_time(value: Any) -> TypeGuard[int | float]:
+    """A NumericDate: seconds since the epoch, as a JSON number (`true` is not one)."""
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _jwt_verifier(config: JwtConfig) -> JWTVerifier:

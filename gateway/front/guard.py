@@ -1,101 +1,121 @@
 """The HTTP guard: what is checked on a request before the MCP server sees it.
 
+Nothing is read or held for a client before it is authenticated: with `auth` configured, a
+request without valid credentials goes straight to the authentication check (401), its body
+unread. Then, on the MCP endpoints (`/mcp`; `/sse` and `/messages/` for SSE):
+
 - credentials in the URL (`?access_token=`, `?token=`, `?api_key=`) are refused: 401;
 - more than one `Origin` header, or `Origin: null`: 403 (the DNS-rebinding guard checks the rest);
-- a body over `max_request_bytes`: 413, before reading it when `Content-Length` says so;
+- both `Content-Length` and `Transfer-Encoding` (a request smuggling shape): 400;
+- a body over `max_request_bytes`: 413, before reading it when `Content-Length` says so; a body
+  that does not arrive within `request_read_timeout`: 408;
 - a body that is not JSON, nests deeper than `max_json_depth`, or is a JSON-RPC batch: 400;
 - while the gateway drains for shutdown, new requests get 503 with Retry-After;
-- a handshake-era session may only be used by the principal that opened it: another
-  principal presenting its `Mcp-Session-Id` gets 404, as for an unknown session.
+- a handshake-era session may only be used by the principal that opened it (another one presenting
+  its id gets 404, as for an unknown session), and a new one is refused past the session caps
+  (`gateway.front.ledger`): 429.
 """
 
 from __future__ import annotations
 
 import json
-from collections import OrderedDict
+import re
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qs, parse_qsl
 
 import anyio
 from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
 
 from gateway.config.security import Limits
+from gateway.errors import REQUEST_REJECTED
+from gateway.front.ledger import SessionLedger
 from gateway.observability import requestid
 from gateway.policies.size import json_depth
+from gateway.principal import AUTH_KIND_CLAIM
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+Problem = tuple[int, str, dict[str, str]]
 
 URL_CREDENTIALS = frozenset({"access_token", "token", "api_key", "apikey", "key", "bearer", "authorization"})
-MAX_SESSIONS_TRACKED = 100_000
+_SSE_SESSION = re.compile(rb"session_id=([0-9a-fA-F]+)")
 
 
 class HttpGuard:
-    """ASGI middleware enforcing the checks above on the MCP endpoint."""
+    """ASGI middleware enforcing the checks above on the MCP endpoints."""
 
     def __init__(
-        self, app: ASGIApp, *, limits: Limits, path: str, draining: Callable[[], bool] = lambda: False
+        self,
+        app: ASGIApp,
+        *,
+        limits: Limits,
+        paths: tuple[str, ...],
+        sessions: SessionLedger,
+        auth_required: bool = False,
+        draining: Callable[[], bool] = lambda: False,
     ) -> None:
         self.app = app
         self.limits = limits
-        self.path = path
+        self.paths = paths
+        self.sessions = sessions
+        self.auth_required = auth_required
         self._draining = draining
-        self._owners: OrderedDict[str, str] = OrderedDict()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not str(scope.get("path", "")).startswith(self.path):
+        path = str(scope.get("path", ""))
+        if scope["type"] != "http" or not path.startswith(self.paths):
             await self.app(scope, receive, send)
             return
         headers = [(k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in scope.get("headers", [])]
         rid = requestid.accept(next((v for k, v in headers if k == requestid.HEADER), None))
         requestid.current.set(rid)
         send = _with_request_id(send, rid)
-        if self._draining() and scope.get("method") == "POST":
+        method = scope.get("method")
+        if self._draining() and method == "POST":
             await _reply(
                 send, 503, "the gateway is shutting down", {"retry-after": "1", "connection": "close"}
             )
             return
-        problem = self._check_request(scope, headers)
+        problem = _check_request(scope, headers)
         if problem is not None:
             await _reply(send, *problem)
             return
-        principal = _principal(scope)
-        session = next((v for k, v in headers if k == "mcp-session-id"), None)
-        if session is not None and self._owners.get(session, principal) != principal:
-            await _reply(send, 404, "session not found")
+        user = scope.get("user")
+        if self.auth_required and not isinstance(user, AuthenticatedUser):
+            await self.app(scope, receive, send)  # the authentication check answers 401, body unread
             return
-        if scope.get("method") == "POST":
-            body: bytes | tuple[int, str, dict[str, str]] = 408, "the request body arrived too slowly", {}
+        principal, kind = _principal(user)
+        session = _session_of(scope, headers)
+        if session is not None:
+            if self.sessions.owner(session) not in (None, principal):
+                await _reply(send, 404, "session not found")
+                return
+            self.sessions.used(session)
+        if method == "POST":
+            body: bytes | Problem = 408, "the request body arrived too slowly", {}
             with anyio.move_on_after(self.limits.request_read_timeout):
                 body = await self._read_body(receive, headers)
             if isinstance(body, tuple):
                 await _reply(send, *body)
                 return
+            if session is None and _opens_session(body):
+                refusal = self.sessions.refusal(principal, kind)
+                if refusal is not None:
+                    await _refuse_session(send, body, refusal)
+                    return
             receive = _replay(body, receive)
-        await self.app(scope, receive, self._recording(send, principal))
+        elif method == "GET" and session is None and path.rstrip("/").endswith("/sse"):
+            refusal = self.sessions.refusal(principal, kind)  # an SSE stream opens a session
+            if refusal is not None:
+                await _reply(send, 429, refusal, {"retry-after": "60"})
+                return
+        await self.app(scope, receive, self._recording(send, principal, session, method))
 
-    def _check_request(
-        self, scope: Scope, headers: list[tuple[str, str]]
-    ) -> tuple[int, str, dict[str, str]] | None:
-        query = scope.get("query_string", b"").decode("latin-1")
-        if query and any(k.lower() in URL_CREDENTIALS for k, _ in parse_qsl(query, keep_blank_values=True)):
-            return (
-                401,
-                "credentials in the URL are refused: send Authorization: Bearer <token>",
-                {"www-authenticate": 'Bearer error="invalid_request"'},
-            )
-        origins = [v for k, v in headers if k == "origin"]
-        if len(origins) > 1 or (origins and origins[0].strip().lower() == "null"):
-            return 403, "Forbidden Origin", {}
-        return None
-
-    async def _read_body(
-        self, receive: Receive, headers: list[tuple[str, str]]
-    ) -> bytes | tuple[int, str, dict[str, str]]:
+    async def _read_body(self, receive: Receive, headers: list[tuple[str, str]]) -> bytes | Problem:
         limit = self.limits.max_request_bytes
         declared = next((v for k, v in headers if k == "content-length"), None)
         if declared is not None and declared.isdigit() and int(declared) > limit:
@@ -117,7 +137,7 @@ class HttpGuard:
         problem = self._check_json(body)
         return problem if problem is not None else body
 
-    def _check_json(self, body: bytes) -> tuple[int, str, dict[str, str]] | None:
+    def _check_json(self, body: bytes) -> Problem | None:
         try:
             message = json.loads(body)
         except RecursionError:
@@ -130,19 +150,81 @@ class HttpGuard:
             return 400, f"JSON nests deeper than {self.limits.max_json_depth} levels", {}
         return None
 
-    def _recording(self, send: Send, principal: str) -> Send:
-        """Remember which principal a newly issued session id belongs to."""
+    def _recording(self, send: Send, principal: str, session: str | None, method: Any) -> Send:
+        """Keep the ledger: sessions issued (a header, or an SSE stream's endpoint event), ended
+        by their client (DELETE), or unknown to the server (404)."""
+        ledger = self.sessions
+        first_body = True
 
         async def record(message: Message) -> None:
+            nonlocal first_body
             if message["type"] == "http.response.start":
+                status = message.get("status")
                 for key, value in message.get("headers", []):
                     if key.lower() == b"mcp-session-id":
-                        self._owners[value.decode("latin-1")] = principal
-                        while len(self._owners) > MAX_SESSIONS_TRACKED:
-                            self._owners.popitem(last=False)
+                        ledger.issued(value.decode("latin-1"), principal)
+                if session is not None and (
+                    status == 404 or (method == "DELETE" and status in (200, 202, 204))
+                ):
+                    ledger.ended(session)
+            elif message["type"] == "http.response.body" and first_body and method == "GET":
+                first_body = False
+                found = _SSE_SESSION.search(message.get("body", b""))
+                if found is not None:
+                    ledger.issued(found.group(1).decode(), principal)
             await send(message)
 
         return record
+
+
+def _check_request(scope: Scope, headers: list[tuple[str, str]]) -> Problem | None:
+    query = scope.get("query_string", b"").decode("latin-1")
+    if query and any(k.lower() in URL_CREDENTIALS for k, _ in parse_qsl(query, keep_blank_values=True)):
+        return (
+            401,
+            "credentials in the URL are refused: send Authorization: Bearer <token>",
+            {"www-authenticate": 'Bearer error="invalid_request"'},
+        )
+    origins = [v for k, v in headers if k == "origin"]
+    if len(origins) > 1 or (origins and origins[0].strip().lower() == "null"):
+        return 403, "Forbidden Origin", {}
+    names = {k for k, _ in headers}
+    if "content-length" in names and "transfer-encoding" in names:
+        return (
+            400,
+            "a request with both Content-Length and Transfer-Encoding is refused",
+            {"connection": "close"},
+        )
+    return None
+
+
+def _session_of(scope: Scope, headers: list[tuple[str, str]]) -> str | None:
+    """The session a request belongs to: its `Mcp-Session-Id`, or SSE's `?session_id=`."""
+    session = next((v for k, v in headers if k == "mcp-session-id"), None)
+    if session is not None:
+        return session
+    query = scope.get("query_string", b"").decode("latin-1")
+    found = parse_qs(query).get("session_id") if query else None
+    return found[0].replace("-", "") if found else None
+
+
+def _opens_session(body: bytes) -> bool:
+    """Whether a message is a handshake-era `initialize` (which opens a session)."""
+    try:
+        message = json.loads(body)
+    except ValueError:
+        return False
+    return isinstance(message, dict) and message.get("method") == "initialize"
+
+
+async def _refuse_session(send: Send, body: bytes, refusal: str) -> None:
+    """429 with a JSON-RPC error for the `initialize` (clients show its message)."""
+    request_id = json.loads(body).get("id")
+    error = {"jsonrpc": "2.0", "id": request_id, "error": {"code": REQUEST_REJECTED, "message": refusal}}
+    payload = json.dumps(error).encode()
+    raw = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
+    await send({"type": "http.response.start", "status": 429, "headers": [*raw, (b"retry-after", b"60")]})
+    await send({"type": "http.response.body", "body": payload})
 
 
 def _with_request_id(send: Send, rid: str) -> Send:
@@ -156,11 +238,12 @@ def _with_request_id(send: Send, rid: str) -> Send:
     return stamped
 
 
-def _principal(scope: Scope) -> str:
-    user = scope.get("user")
+def _principal(user: Any) -> tuple[str, str]:
+    """(name, kind) of the request's principal, as far as the guard needs it."""
     if isinstance(user, AuthenticatedUser):
-        return str(user.access_token.client_id)
-    return "anonymous"
+        claims = getattr(user.access_token, "claims", None) or {}
+        return str(user.access_token.client_id), str(claims.get(AUTH_KIND_CLAIM, "api_key"))
+    return "anonymous", "anonymous"
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:

@@ -19,11 +19,15 @@ from starlette.middleware.cors import CORSMiddleware
 
 from gateway.config import GatewayConfig
 from gateway.dispatch.drain import Drain
+from gateway.front import session_ids
 from gateway.front.auth import build_auth
 from gateway.front.guard import HttpGuard
+from gateway.front.ledger import SessionLedger
 
 MCP_PATH = "/mcp"
 SSE_PATH = "/sse"
+MESSAGES_PATH = "/messages"
+"""Where SSE clients POST their messages (FastMCP's `/messages/`): guarded like the rest."""
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]", "::1")
 
 
@@ -41,15 +45,26 @@ def http_app(
     config: GatewayConfig,
     *,
     drain: Drain,
+    sessions: SessionLedger,
     transport: Literal["http", "sse"],
     host: str,
     port: int,
 ) -> Starlette:
     """The ASGI app serving MCP (and the server's own routes), behind authentication and the guard."""
+    session_ids.install()
     server.auth = build_auth(config.auth, base_url=f"http://{host}:{port}")
     path = MCP_PATH if transport == "http" else SSE_PATH
+    guarded = (MCP_PATH,) if transport == "http" else (SSE_PATH, MESSAGES_PATH)
     cors = config.http.cors
-    middleware = [Middleware(HttpGuard, limits=config.limits, path=path, draining=lambda: drain.draining)]
+    guard = Middleware(
+        HttpGuard,
+        limits=config.limits,
+        paths=guarded,
+        sessions=sessions,
+        auth_required=config.auth is not None,
+        draining=lambda: drain.draining,
+    )
+    middleware = [guard]
     if cors.allow_origins:
         middleware.insert(
             0,
@@ -69,4 +84,5 @@ def http_app(
         host_origin_protection=True,
         allowed_hosts=allowed_hosts(config, host, port),
         allowed_origins=[*config.http.allowed_origins, *cors.allow_origins],
+        session_idle_timeout=config.http.session_idle_timeout if transport == "http" else None,
     )

@@ -17,7 +17,9 @@ from fastmcp import FastMCP
 from sse_starlette.sse import AppStatus
 from starlette.applications import Starlette
 
+from gateway.config.model import HttpFront
 from gateway.dispatch.drain import Drain
+from gateway.front.connections import protocol_with_header_deadline
 
 logger = logging.getLogger("gateway.front")
 
@@ -57,9 +59,17 @@ async def serve_stdio(server: FastMCP[Any], *, log_level: str) -> None:
 
 
 async def serve_http(
-    app: Starlette, *, host: str, port: int, log_level: str, drain: Drain, drain_timeout: float
+    app: Starlette,
+    *,
+    host: str,
+    port: int,
+    log_level: str,
+    drain: Drain,
+    drain_timeout: float,
+    front: HttpFront,
 ) -> None:
-    """Serve an ASGI app under uvicorn until interrupted, draining calls in flight first."""
+    """Serve an ASGI app under uvicorn until interrupted, draining calls in flight first;
+    `front` limits connections (how many, how slow their headers may be)."""
     config = uvicorn.Config(
         app,
         host=host,
@@ -70,5 +80,7 @@ async def serve_http(
         server_header=False,
         access_log=False,
         log_config=None,  # uvicorn's records go through the gateway's handler (text or JSON)
+        http=protocol_with_header_deadline(front.header_timeout),
+        limit_concurrency=front.max_connections,
     )
     await DrainingServer(config, drain, drain_timeout=drain_timeout).serve()

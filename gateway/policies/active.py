@@ -45,7 +45,8 @@ class ActivePolicies:
             backends={name: b.rate_limit for name, b in config.backends.items()},
             store=self._buckets,
         )
-        views = Views(config.views, tool_scopes=config.tool_scopes)
+        unviewed = config.auth.unviewed if config.auth is not None else "all"
+        views = Views(config.views, tool_scopes=config.tool_scopes, unviewed=unviewed)
         return Policies(config, views, limiter, audit, results)
 
     def adopt(self, config: GatewayConfig) -> None:

@@ -1,11 +1,15 @@
 """The audit trail: one JSON line per call (OWASP MCP08).
 
-Each record: `time` (UTC, ISO 8601), `principal`, `kind` (how it authenticated), `method`,
-`tool` (as the client named it), `backend`, `backend_tool`, `args_sha256` (a digest of the
-canonical JSON of the arguments, never the arguments themselves), `outcome` (`ok`, `tool_error`,
-`error`, `denied`, `rate_limited`, `rejected`), `error` (the gateway's own message, if any),
-`latency_ms`, `attempts`, and `request_id` when there is one. Tokens, keys and argument values
-never appear. The sink is `stderr`, `stdout`, a file (appended), or `off`.
+Every `tools/call`, `prompts/get`, `resources/read` and `completion/complete` leaves one record,
+whatever becomes of it, and so does every workflow run (`method: workflow`, with its steps'
+outcomes). Each record: `time` (UTC, ISO 8601), `principal`, `kind` (how it authenticated),
+`method`, `tool` (the name or URI as the client gave it), `backend`, `backend_tool`,
+`args_sha256` (a digest of the canonical JSON of the arguments, never the arguments
+themselves), `outcome` (`ok`, `tool_error`, `error`, `rate_limited`, `rejected`, or `denied`: a
+name the caller cannot use, outside its view or nonexistent alike, with no backend), `error` (the
+gateway's own message, if any), `latency_ms`, `attempts` (tries made, retries included), and
+`request_id`. Tokens, keys and argument values never appear. The sink is `stderr`, `stdout`, a
+file (appended), or `off`.
 """
 
 from __future__ import annotations

@@ -68,15 +68,38 @@ class ResultStore:
         self._shrink(0, 0)
 
     def put(self, item_id: str, principal: Principal, contents: list[Mapping[str, Any]], size: int) -> bool:
-        """Keep a result; False when it is larger than the whole store may hold."""
+        """Keep a result; False when it is larger than the whole store may hold.
+
+        Room is made among the caller's own results first (least recently used first); only when
+        it has none left does the principal holding the most give way, never one holding less:
+        one principal's results cannot push out a lighter user's."""
         self._expire()
         if size > self.config.max_bytes:
             return False
+        owner = owner_of(principal)
         self._drop(item_id)
-        self._shrink(1, size)
-        self._items[item_id] = Kept(item_id, owner_of(principal), tuple(contents), size, self.clock())
+        while len(self._items) + 1 > self.config.max_items or self._bytes + size > self.config.max_bytes:
+            victim = self._oldest_of(owner) or self._oldest_of_heaviest(heavier_than=size)
+            if victim is None:
+                return False
+            self._drop(victim)
+        self._items[item_id] = Kept(item_id, owner, tuple(contents), size, self.clock())
         self._bytes += size
         return True
+
+    def _oldest_of(self, owner: str) -> str | None:
+        return next((k for k, v in self._items.items() if v.owner == owner), None)
+
+    def _oldest_of_heaviest(self, *, heavier_than: int) -> str | None:
+        """The least recently used result of the principal holding the most bytes, if it holds
+        more than the caller would (`heavier_than`)."""
+        held: dict[str, int] = {}
+        for kept in self._items.values():
+            held[kept.owner] = held.get(kept.owner, 0) + kept.size
+        if not held:
+            return None
+        heaviest = max(held, key=lambda owner: held[owner])
+        return self._oldest_of(heaviest) if held[heaviest] > heavier_than else None
 
     def get(self, item_id: str, principal: Principal) -> Kept | None:
         """The result, if it exists, has not expired, and belongs to `principal`."""

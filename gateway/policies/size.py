@@ -24,6 +24,8 @@ ENVELOPE_KEYS = frozenset(
         mcp_types.LOG_LEVEL_META_KEY,
     }
 )
+AUTOMATIC_KEYS = frozenset({"progressToken", "traceparent", "tracestate", "baggage"})
+"""`_meta` keys client libraries set by themselves: not counted against `max_meta_keys`."""
 MARKER = "[gateway: the answer was {size} bytes, over the limit of {limit}; the rest was cut]"
 
 
@@ -48,9 +50,12 @@ def check_request(params: Mapping[str, Any] | None, limits: Limits) -> None:
         # The 2026-07-28 envelope (protocol version, client info and capabilities) is the
         # protocol's own, not the caller's: only what the caller added is limited.
         meta = {k: v for k, v in meta.items() if k not in ENVELOPE_KEYS}
-        if len(meta) > limits.max_meta_keys:
+        # Keys a client library adds on its own (a progress token, W3C trace context) are not
+        # counted among the caller's keys; their size and depth still are.
+        counted = sum(1 for key in meta if key not in AUTOMATIC_KEYS)
+        if counted > limits.max_meta_keys:
             raise RequestRejected(
-                f"_meta has {len(meta)} keys; the limit is {limits.max_meta_keys}", reason="meta_too_large"
+                f"_meta has {counted} keys; the limit is {limits.max_meta_keys}", reason="meta_too_large"
             )
         if json_depth(dict(meta)) > limits.max_meta_depth:
             raise RequestRejected(

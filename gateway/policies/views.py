@@ -6,19 +6,28 @@ only the tools whose required scopes the principal holds. Everything outside a p
 is invisible in its lists and answers calls exactly like a name that does not exist, so a
 caller cannot even learn that it exists.
 
-A principal that no view selects sees everything (minus `tool_scopes` it lacks); local callers
-(stdio) are trusted and see everything.
+A principal is named as `gateway.principal` says (`ops` for an API key, `jwt:alice` for a JWT),
+and `principals:` patterns match those names. A principal that no view selects sees everything
+(minus `tool_scopes` it lacks) with `auth.unviewed: all`, the default, and nothing with
+`unviewed: none`; local callers (stdio) are trusted and see everything.
 """
 
 from __future__ import annotations
 
 import fnmatch
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Literal
 
 from gateway.config.security import ViewConfig
 from gateway.principal import Principal
 from gateway.routing.index import Route, RouteIndex, TemplateRoute
+
+Unviewed = Literal["all", "none"]
+"""What a principal that no view selects sees (`auth.unviewed`)."""
+NOTHING = ViewConfig(namespaces=(), tools=(), prompts=(), resources=())
+"""The view of a principal that no view selects, under `unviewed: none`: it includes nothing."""
+UNVIEWED = "~unviewed"
+"""The name of that view (never a configured view's: those are backend-style names)."""
 
 
 def _any(name: str, patterns: Sequence[str]) -> bool:
@@ -61,17 +70,22 @@ class View:
         if not _any(namespace, config.namespaces):
             return False
         if kind == "tool":
-            if not _any(front, config.tools) or _any(front, config.deny_tools):
-                return False
-            tags = _tags(item)
-            if config.tags and not tags & set(config.tags):
-                return False
-            if tags & set(config.deny_tags):
-                return False
-            return has_scopes(principal, front, self._scopes)
+            return self.allows_tool(principal, front, item)
         if kind == "prompt":
             return _any(front, config.prompts)
         return _any(front, config.resources)
+
+    def allows_tool(self, principal: Principal, front: str, item: Mapping[str, Any]) -> bool:
+        """Whether a tool is in this view by its name, tags and scopes (namespaces aside)."""
+        config = self.config
+        if not _any(front, config.tools) or _any(front, config.deny_tools):
+            return False
+        tags = _tags(item)
+        if config.tags and not tags & set(config.tags):
+            return False
+        if tags & set(config.deny_tags):
+            return False
+        return has_scopes(principal, front, self._scopes)
 
 
 def _claim_matches(value: Any, wanted: str) -> bool:
@@ -93,30 +107,49 @@ def has_scopes(principal: Principal, tool: str, requirements: Mapping[str, Seque
 class Views:
     """All views, and the filtered index each principal gets."""
 
-    def __init__(self, views: Mapping[str, ViewConfig], *, tool_scopes: Mapping[str, Sequence[str]]) -> None:
+    def __init__(
+        self,
+        views: Mapping[str, ViewConfig],
+        *,
+        tool_scopes: Mapping[str, Sequence[str]],
+        unviewed: Unviewed = "all",
+    ) -> None:
         self._views = [View(name, config, tool_scopes=tool_scopes) for name, config in views.items()]
         self._tool_scopes = dict(tool_scopes)
+        self._unviewed = View(UNVIEWED, NOTHING, tool_scopes={}) if unviewed == "none" else None
         # Keyed by the index's id; the cached entry holds the index itself, so the id cannot be
         # reused by another index while the entry lives.
-        self._cache: dict[tuple[int, str, frozenset[str]], tuple[RouteIndex, RouteIndex]] = {}
+        self._cache: dict[tuple[int, str, str, frozenset[str]], tuple[RouteIndex, RouteIndex]] = {}
 
     @property
     def active(self) -> bool:
         """Whether any filtering is configured at all."""
-        return bool(self._views or self._tool_scopes)
+        return bool(self._views or self._tool_scopes or self._unviewed)
 
     def view_of(self, principal: Principal) -> View | None:
-        """The first view that selects `principal` (None: no view applies)."""
+        """The first view that selects `principal`; for one that none selects, the empty view
+        under `unviewed: none`, else None (no view applies: everything, minus `tool_scopes`)."""
         if principal.trusted:
             return None
-        return next((v for v in self._views if v.selects(principal)), None)
+        return next((v for v in self._views if v.selects(principal)), self._unviewed)
+
+    def sees_own_tool(self, principal: Principal, name: str, item: Mapping[str, Any]) -> bool:
+        """Whether `principal` may see a tool the gateway serves itself (a workflow): tool
+        names, denials, tags and scopes apply as to any tool; namespaces (backends) do not."""
+        if not self.active or principal.trusted:
+            return True
+        view = self.view_of(principal)
+        if view is None:
+            return has_scopes(principal, name, self._tool_scopes)
+        return view.allows_tool(principal, name, item)
 
     def filter(self, index: RouteIndex, principal: Principal, namespaces: Mapping[str, str]) -> RouteIndex:
         """`index` as `principal` may see it; `namespaces` maps backend → namespace."""
         if not self.active or principal.trusted:
             return index
         view = self.view_of(principal)
-        key = (id(index), view.name if view is not None else f"~{principal.name}", principal.scopes)
+        whose = ("view", view.name) if view is not None else ("principal", principal.name)
+        key = (id(index), *whose, principal.scopes)
         cached = self._cache.get(key)
         if cached is not None and cached[0] is index:
             return cached[1]
@@ -132,6 +165,7 @@ class Views:
             resources={u: r for u, r in index.resources.items() if keep("resource", u, r)},
             templates=[t for t in index.templates if keep("resource", _template(t), t)],
             collisions=index.collisions,
+            owners=index.owners,
         )
         if len(self._cache) > 1024:
             self._cache.clear()

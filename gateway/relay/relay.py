@@ -16,9 +16,11 @@ from typing import Any
 
 import mcp_types
 from fastmcp import FastMCP
+from fastmcp.server.dependencies import get_http_request
 from fastmcp.utilities.pagination import paginate_sequence
 from mcp.server.caching import CACHEABLE_METHODS, CacheHint
 from mcp.server.context import ServerRequestContext
+from mcp.server.subscriptions import SubscriptionBus
 from mcp_types import (
     CallToolRequestParams,
     CompleteRequestParams,
@@ -39,8 +41,9 @@ from gateway.methods import LIST_METHODS
 from gateway.policies.active import ActivePolicies
 from gateway.policies.offload import RESULTS_TEMPLATE, is_kept_uri, read_kept
 from gateway.policies.visibility import Visibility
-from gateway.principal import principal_of
+from gateway.principal import principal_of, principal_of_scope
 from gateway.relay.answers import complete, forward_params, unknown_tool
+from gateway.relay.boundary import masked
 from gateway.relay.callers import LOG_LEVEL_STATE_KEY, FrontCaller
 from gateway.relay.notify import FrontSessions
 from gateway.relay.subscriptions import GatewayListenHandler, SubscriptionHub
@@ -70,7 +73,7 @@ class Relay:
         workflows: Workflows,
         sessions: FrontSessions,
         subscriptions: SubscriptionHub,
-        listen: GatewayListenHandler,
+        bus: SubscriptionBus,
         ready: Callable[[], Awaitable[None]],
     ) -> None:
         self._server = server
@@ -81,7 +84,7 @@ class Relay:
         self._workflows = workflows
         self._sessions = sessions
         self._subscriptions = subscriptions
-        self._listen = listen
+        self._listen = GatewayListenHandler(subscriptions, bus, self._resolve_visible)
         self._ready = ready
         self.search = ToolSearch(policies, call=self.call_tool)
 
@@ -97,7 +100,7 @@ class Relay:
             ("subscriptions/listen", SubscriptionsListenRequestParams, self._listen),
         ]
         for method, params_type, handler in handlers:
-            server.add_request_handler(method, params_type, handler)
+            server.add_request_handler(method, params_type, masked(method, handler))
         server.add_notification_handler(
             "notifications/roots/list_changed", NotificationParams, self.roots_changed
         )
@@ -120,7 +123,7 @@ class Relay:
         ]
         for method, params_type, handler, wanted in optional:
             if wanted:
-                server.add_request_handler(method, params_type, handler)
+                server.add_request_handler(method, params_type, masked(method, handler))
             else:
                 server._request_handlers.pop(method, None)
 
@@ -164,9 +167,9 @@ class Relay:
         elif method == "resources/templates/list" and config.limits.oversized_response == "resource_link":
             items.append(dict(RESULTS_TEMPLATE))
         if method == "tools/list" and config.workflows:
-            flows = self._workflows.tools()
-            names = {item["name"] for item in flows}
-            items = [item for item in items if item.get("name") not in names] + flows
+            # a workflow's name is the gateway's own: a backend tool under it is never reached
+            flows = [item for item in self._workflows.tools() if self._sees(ctx, item)]
+            items = [item for item in items if item.get("name") not in config.workflows] + flows
         key = LIST_METHODS[method].key
         page_size = config.gateway.list_page_size
         cursor = params.cursor if params is not None else None
@@ -181,6 +184,10 @@ class Relay:
             result["nextCursor"] = next_cursor
         return complete(ctx, result)
 
+    async def _resolve_visible(self, ctx: Ctx, uri: str) -> tuple[Route, str] | None:
+        """A resource URI in the caller's view (None: hidden or unknown, alike)."""
+        return self._directory.resolve_uri(uri, await self.index(ctx))
+
     def _refuse_held(self, ctx: Ctx, kind: str, name: str) -> None:
         """A name the lockfile holds back (`lock: block`) is refused saying why, if the caller
         could see it; otherwise it stays indistinguishable from a name that does not exist."""
@@ -188,8 +195,22 @@ class Relay:
         if error is not None:
             raise to_mcp_error(error)
 
+    def _sees(self, ctx: Ctx, tool: dict[str, Any]) -> bool:
+        """Whether the caller's view includes one of the gateway's own tools (a workflow)."""
+        return self._policies.current.views.sees_own_tool(principal_of(ctx), tool["name"], tool)
+
     def _input_schema(self, name: str) -> dict[str, Any] | None:
-        route = self._directory.index.tools.get(name)
+        """A tool's input schema for `Mcp-Param-*` header checks, which run before dispatch: of a
+        tool in the caller's view only, so the check never tells a hidden tool from none."""
+        try:
+            scope: object = get_http_request().scope
+        except RuntimeError:  # not over HTTP: a local caller
+            scope = None
+        principal = principal_of_scope(scope)
+        index = self._policies.current.views.filter(
+            self._directory.index, principal, self._directory.namespaces()
+        )
+        route = index.tools.get(name)
         if route is None:
             return None
         schema = route.item.get("inputSchema")
@@ -199,6 +220,9 @@ class Relay:
 
     async def call_tool(self, ctx: Ctx, params: CallToolRequestParams) -> Any:
         if params.name in self._policies.current.config.workflows:
+            if not self._sees(ctx, self._workflows.tool(params.name)):
+                self.dispatch.refused(self.caller(ctx), "tools/call", params.name, ctx.params)
+                return complete(ctx, unknown_tool(params.name))
             result = await self._workflows.call(self.caller(ctx), params.name, params.arguments or {})
             return complete(ctx, result)
         index = await self.index(ctx)
@@ -216,6 +240,7 @@ class Relay:
         route = (await self.index(ctx)).prompts.get(params.name)
         if route is None:
             self._refuse_held(ctx, "prompts", params.name)
+            self.dispatch.refused(self.caller(ctx), "prompts/get", params.name, ctx.params)
             raise to_mcp_error(NotFound(f"Unknown prompt: {params.name!r}"))
         forward = forward_params(ctx, {"name": route.backend_id})
         return await self._forward(ctx, route, "prompts/get", forward, front=params.name)
@@ -225,11 +250,13 @@ class Relay:
         if is_kept_uri(uri):  # an oversized tool result the gateway kept for its caller
             kept = read_kept(self._policies.current.results, principal_of(ctx), uri)
             if kept is None:
+                self.dispatch.refused(self.caller(ctx), "resources/read", uri, ctx.params)
                 raise to_mcp_error(_resource_not_found(uri))
             return complete(ctx, kept)
         found = self._directory.resolve_uri(uri, await self.index(ctx))
         if found is None:
             self._refuse_held(ctx, "resources", uri)
+            self.dispatch.refused(self.caller(ctx), "resources/read", uri, ctx.params)
             raise to_mcp_error(_resource_not_found(uri))
         route, backend_uri = found
         forward = forward_params(ctx, {"uri": backend_uri})

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import itertools
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import anyio
@@ -103,7 +103,7 @@ class GatewayListenHandler(ListenHandler):
         self,
         hub: SubscriptionHub,
         bus: SubscriptionBus,
-        resolve: Callable[[str], tuple[Route, str] | None],
+        resolve: Callable[[ServerRequestContext[Any, Any], str], Awaitable[tuple[Route, str] | None]],
     ) -> None:
         super().__init__(bus)
         self._hub = hub
@@ -118,7 +118,7 @@ class GatewayListenHandler(ListenHandler):
         hub = self._hub
         try:
             for uri in uris:
-                target = self._resolve(uri)
+                target = await self._resolve(ctx, uri)  # in the caller's view: hidden is unknown
                 if target is None:
                     raise to_mcp_error(NotFound(f"Resource not found: {uri!r}"))
                 route, backend_uri = target

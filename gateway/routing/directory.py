@@ -53,7 +53,7 @@ class Directory:
         views = [
             _view(b, b.listing) for b in self.backends.values() if b.listing is not None and not b.hidden
         ]
-        self.index = self.lock.build(views)
+        self.index = self.lock.build(views, namespaces=self.namespaces())
         self.generation += 1
         for collision in self.index.collisions:
             logger.warning("name collision: %s", collision)
@@ -68,7 +68,7 @@ class Directory:
             listing = listings.get(backend.name, backend.listing)
             if listing is not None and not backend.hidden:
                 views.append(_view(backend, listing))
-        return self.lock.build(views, shared=False)
+        return self.lock.build(views, shared=False, namespaces=self.namespaces())
 
     def resolve_uri(self, uri: str, index: RouteIndex | None = None) -> tuple[Route, str] | None:
         """The route of a concrete resource URI and the URI the backend knows it by."""

@@ -98,18 +98,26 @@ class LockGuard:
 
     # -- listings --------------------------------------------------------------------------
 
-    def build(self, views: Sequence[BackendView], *, shared: bool = True) -> RouteIndex:
+    def build(
+        self,
+        views: Sequence[BackendView],
+        *,
+        shared: bool = True,
+        namespaces: Mapping[str, str] | None = None,
+    ) -> RouteIndex:
         """The route index of `views` with each backend's policy applied.
 
         `shared`: these are the listings every client sees (not one client's own), so what is
-        held back is remembered for refusals (`held`).
+        held back is remembered for refusals (`held`). `namespaces` (backend → namespace) are
+        every configured backend's, listed now or not: no other backend may use them.
         """
         reviewed = [(view, self.review(view.name, view.listing)) for view in views]
         if shared:
             self.held = RouteIndex.build(
-                [replace(v, listing=r.held) for v, r in reviewed if r.held != Listing()]
+                [replace(v, listing=r.held) for v, r in reviewed if r.held != Listing()],
+                namespaces=namespaces,
             )
-        return RouteIndex.build([replace(v, listing=r.served) for v, r in reviewed])
+        return RouteIndex.build([replace(v, listing=r.served) for v, r in reviewed], namespaces=namespaces)
 
     def review(self, backend: str, listing: Listing) -> Review:
         """Compare one listing with the lock (once per listing object) and apply the policy."""

@@ -10,6 +10,8 @@ from gateway.config.workflows import Workflow, dependencies, levels
 from gateway.routing.directory import Directory
 from gateway.routing.index import RouteIndex
 
+HIDDEN = "(not available to this caller)"
+
 
 def dry_run(
     workflow: Workflow, inputs: dict[str, Any], index: RouteIndex, directory: Directory
@@ -30,7 +32,12 @@ def dry_run(
                 entry["read"] = target
                 found = directory.resolve_uri(str(target), index) if "{{" not in str(target) else None
                 route = found[0] if found is not None else None
-            entry["allowed"] = route is not None if "{{" not in str(target) else "known when it runs"
+            known = "{{" not in str(target)
+            entry["allowed"] = route is not None if known else "known when it runs"
+            if known and route is None:
+                # what the caller may not use stays unnamed (a hidden tool and a missing one alike)
+                entry.pop("arguments", None)
+                entry["call" if step.call is not None else "read"] = HIDDEN
             if route is not None:
                 entry["backend"] = route.backend
                 backend = directory.backends[route.backend]

@@ -94,15 +94,17 @@ class Workflows:
 
     def tools(self) -> list[dict[str, Any]]:
         """The workflow tools, as `tools/list` items."""
-        return [
-            {
-                "name": name,
-                "description": workflow.description,
-                "inputSchema": input_schema(workflow),
-                "annotations": {"title": name.replace("_", " "), "openWorldHint": True},
-            }
-            for name, workflow in self.defined.items()
-        ]
+        return [self.tool(name) for name in self.defined]
+
+    def tool(self, name: str) -> dict[str, Any]:
+        """The workflow `name` as a `tools/list` item."""
+        workflow = self.defined[name]
+        return {
+            "name": name,
+            "description": workflow.description,
+            "inputSchema": input_schema(workflow),
+            "annotations": {"title": name.replace("_", " "), "openWorldHint": True},
+        }
 
     async def call(self, client: Requester, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
         """Run (or, with `dry_run`, plan) the workflow `name` for `client`."""
@@ -224,11 +226,11 @@ class Workflows:
         if step.call is not None:
             route = index.tools.get(front)
             if route is None:
-                raise StepFailed(f"step {name}: tool {front!r} is not available to this caller")
+                raise StepFailed(f"step {name}: its tool is not available to this caller")
             return route, "tools/call", {"name": route.backend_id, "arguments": arguments}, front
         found = self._directory.resolve_uri(front, index)
         if found is None:
-            raise StepFailed(f"step {name}: resource {front!r} is not available to this caller")
+            raise StepFailed(f"step {name}: its resource is not available to this caller")
         return found[0], "resources/read", {"uri": found[1]}, front
 
     async def _once(

@@ -198,6 +198,18 @@ def test_the_backend_behaves_for_each_client_as_it_does_directly(
             if link != "stdio":
                 assert through[key] == ["counter://value"], "the gateway's listen stream carries it"
             continue
+        if key == "logs after the call" and mode != "legacy" and link in ("sse", "stdio"):
+            # A handshake-era backend's log sent outside any request says nothing of which request
+            # it belongs to over SSE and stdio; a 2026 client, on shared sessions, may get it in a
+            # later call of its own (README, Sessions). Never more than were sent, never others'.
+            assert set(through[key]) <= {"later 0", "later 1", "later 2"}
+            continue
+        if key == "own note" and mode != "legacy" and link == "sse":
+            # SSE backends speak only the handshake era; a 2026 client has no session of its own
+            # there, so state kept per session may not be found on its next call (README,
+            # Sessions). It is its own or nothing, never another client's.
+            assert through[key] in ("ada's", ""), through[key]
+            continue
         assert through[key] == want, f"{link}, {era}: {key}: {through[key]!r} where directly {want!r}"
     if mode == "legacy":  # what only the handshake era can do, checked for what it is
         assert direct["sample"] == "sampled for ada" and direct["roots"] == ["file:///clients/ada"]

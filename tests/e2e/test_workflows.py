@@ -93,14 +93,18 @@ audit:
     assert analyst.structured_content is not None, analyst.content
     assert analyst.structured_content["statistics"] == ops.structured_content["statistics"]
     assert analyst.structured_content["document_id"] is None
-    assert "'lookup_add_document' is not available" in analyst.structured_content["failed_steps"]["store"]
+    failed = analyst.structured_content["failed_steps"]["store"]
+    assert "its tool is not available" in failed and "lookup" not in failed, "a hidden tool stays unnamed"
     store = next(s for r in plan.structured_content["plan"] for s in r["steps"] if s["step"] == "store")
-    assert store["allowed"] is False
+    assert store["allowed"] is False and store["call"] == "(not available to this caller)"
+    assert "arguments" not in store
 
     records = [json.loads(line) for line in audit.read_text().splitlines()]
     by = {who: [r for r in records if r["principal"] == who] for who in ("ops", "analyst")}
-    steps = sorted(r["tool"] for r in by["ops"] if r["method"] in ("tools/call", "resources/read"))
+    steps = sorted(r["tool"] for r in by["ops"] if r["method"] == "tools/call")
     assert steps == ["analytics_analyze_dataset", "analytics_transform_data", "lookup_add_document"]
+    reads = [r["tool"] for r in by["ops"] if r["method"] == "resources/read"]
+    assert reads and all(uri.startswith("dataset://datagen/json/") for uri in reads), "reads are audited too"
     flows = [r for r in records if r["method"] == "workflow"]
     assert [(r["principal"], r["steps"]["store"]) for r in flows] == [("ops", "ok"), ("analyst", "failed")]
     assert not any(r["tool"] == "lookup_add_document" for r in by["analyst"])

@@ -13,7 +13,7 @@ import asyncio
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -66,13 +66,16 @@ class Api:
         """Requests to the API's operations (not to its document)."""
         return [r for r in self.requests if r.path.startswith("/api/")]
 
-    def document(self, *, servers: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-        """The OpenAPI document; `servers` default to this API's `/api`."""
+    def document(
+        self, *, servers: list[dict[str, Any]] | None = None, header_parameters: Sequence[str] = ()
+    ) -> dict[str, Any]:
+        """The OpenAPI document; `servers` default to this API's `/api`. With `header_parameters`,
+        it also has `GET /tenant` (`tenant`), which declares them besides `X-Tenant`."""
         ok = {
             "description": "ok",
             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Item"}}},
         }
-        return {
+        document: dict[str, Any] = {
             "openapi": "3.1.0",
             "info": {"title": "Shop", "version": "1.0", "description": "A tiny shop of items."},
             "servers": servers if servers is not None else [{"url": f"{self.url}/api"}],
@@ -152,6 +155,31 @@ class Api:
             },
             "components": {"schemas": {"Item": ITEM}},
         }
+        if header_parameters:
+            document["paths"]["/tenant"] = tenant_operation(header_parameters)
+            document["components"]["parameters"] = {"Cookie": header_parameter("Cookie")}
+        return document
+
+
+def header_parameter(name: str, *, required: bool = False) -> dict[str, Any]:
+    return {"name": name, "in": "header", "required": required, "schema": {"type": "string"}}
+
+
+def tenant_operation(header_parameters: Sequence[str]) -> dict[str, Any]:
+    """`GET /tenant`: `X-Tenant` and `header_parameters` in the operation, and a `Cookie` header
+    parameter for the whole path, by reference."""
+    return {
+        "parameters": [{"$ref": "#/components/parameters/Cookie"}],
+        "get": {
+            "operationId": "tenant",
+            "summary": "The tenant named by the X-Tenant header",
+            "parameters": [
+                header_parameter("X-Tenant", required=True),
+                *(header_parameter(name) for name in header_parameters),
+            ],
+            "responses": {"200": {"description": "ok"}},
+        },
+    }
 
 
 def build_app(api: Api) -> Starlette:
@@ -196,6 +224,10 @@ def build_app(api: Api) -> Starlette:
         await record(request)
         return JSONResponse({"detail": f"refusing {request.headers.get('authorization')}"}, status_code=400)
 
+    async def tenant(request: Request) -> Response:
+        await record(request)
+        return JSONResponse({"tenant": request.headers.get("x-tenant")})
+
     async def slow(request: Request) -> Response:
         await record(request)
         await asyncio.sleep(float(request.query_params["seconds"]))
@@ -223,6 +255,7 @@ def build_app(api: Api) -> Starlette:
                     Route("/me", whoami),
                     Route("/echo-auth", echo_auth),
                     Route("/slow", slow),
+                    Route("/tenant", tenant),
                 ],
             ),
             Route("/openapi.json", document),

@@ -20,10 +20,10 @@ from gateway.upstream.http import hardened_client, pooled_transport
 from gateway.upstream.links.base import Link, Streams, backend_headers, check_url_egress
 
 
-def observing_transport(pool_size: int) -> ObservingTransport:
+def observing_transport(pool_size: int, egress: Egress) -> ObservingTransport:
     """A pooled keep-alive transport that records what happens to each attempt."""
     return ObservingTransport(
-        pooled_transport(max_connections=max(pool_size * 2, 10), max_keepalive=pool_size * 2)
+        pooled_transport(max_connections=max(pool_size * 2, 10), max_keepalive=pool_size * 2, egress=egress)
     )
 
 
@@ -36,11 +36,12 @@ class HttpLink(Link):
         super().__init__(name, config)
         self._egress = egress
         self._client: httpx2.AsyncClient | None = None
-        self.transport = observing_transport(config.pool_size)
+        self.transport = observing_transport(config.pool_size, egress)
 
     async def start(self, stack: AsyncExitStack) -> None:
         config = self.config
         client = hardened_client(
+            egress=self._egress,
             headers=backend_headers(config),
             transport=self.transport,
             timeout=httpx2.Timeout(config.request_timeout, connect=config.connect_timeout),

@@ -28,7 +28,7 @@ class SseLink(Link):
         await check_url_egress(self._egress, self.config)
 
     def connect(self) -> AbstractAsyncContextManager[Streams]:
-        config = self.config
+        config, egress = self.config, self._egress
         assert config.url is not None
 
         def factory(
@@ -37,6 +37,7 @@ class SseLink(Link):
             auth: httpx2.Auth | None = None,
         ) -> httpx2.AsyncClient:
             return hardened_client(
+                egress=egress,
                 headers={**(headers or {}), **backend_headers(config)},
                 timeout=timeout or httpx2.Timeout(config.request_timeout, connect=config.connect_timeout),
                 auth=auth,

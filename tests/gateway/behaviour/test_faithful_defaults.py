@@ -9,6 +9,8 @@ client's own backend session.
 
 from __future__ import annotations
 
+import os
+from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +19,7 @@ import pytest
 from fastmcp.client.elicitation import ElicitResult
 from mcp.shared.exceptions import MCPError
 
-from tests.conftest import connected, make_gateway
+from tests.conftest import PYTHON, ROOT, connected, make_gateway
 from tests.fakes import stateful
 from tests.gateway.authed import http_front
 
@@ -153,3 +155,43 @@ async def test_a_roots_change_reaches_the_clients_own_backend_session() -> None:
         with anyio.fail_after(5):
             while stateful.roots_changes() == heard:  # noqa: ASYNC110 - the backend's own record
                 await anyio.sleep(0.02)
+
+
+def _children() -> int:
+    """Processes this test process started (a stdio backend session is one)."""
+    me, count = os.getpid(), 0
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            count += int(fields[1]) == me
+    return count
+
+
+@pytest.mark.asyncio
+async def test_eight_clients_of_a_principal_that_cannot_see_a_stdio_backend_start_no_process() -> None:
+    """The issue's case: eight handshake clients used to start eight processes (91 → 819 MB)."""
+    config = f"""
+auth:
+  api_keys:
+    analyst: {{key: "{ANALYST}"}}
+views:
+  analyst: {{principals: [analyst], namespaces: [echo]}}
+backends:
+  echo: {{module: tests.fakes.echo}}
+  st: {{command: ["{PYTHON}", -m, tests.fakes.stateful], cwd: "{ROOT}"}}
+"""
+    gateway = make_gateway(config)
+    async with http_front(gateway) as front:
+        await gateway.ensure_catalogs()
+        before = (_children(), len(gateway.backends["st"].open_sessions()))
+        async with AsyncExitStack() as stack:
+            for _ in range(8):
+                client = await stack.enter_async_context(front.client(auth=ANALYST, mode="legacy"))
+                await client.list_tools()
+                await client.call_tool_mcp("st_increment", {})
+                await client.call_tool("echo_echo", {"text": "x"})
+            during = (_children(), len(gateway.backends["st"].open_sessions()))
+    assert during == before

@@ -191,6 +191,16 @@ class TestResultStore:
         assert [i for i in "abcde" if kept.get(i, ALICE_P)] == ["c", "d", "e"] and kept.total_bytes == 4096
         assert not put(kept, "huge", size=4097) and len(kept) == 3
 
+    def test_one_principals_results_never_push_out_a_lighter_users(self) -> None:
+        """A heavy user makes room among its own results; a light user's stay."""
+        kept = store(Clock(), max_items=4)
+        bob = Principal("bob", "api_key")
+        assert kept.put("bob-1", bob, [{"uri": "x", "text": "b"}], 10)
+        for item_id in "abcdef":
+            assert put(kept, item_id)
+        assert kept.get("bob-1", bob) is not None, "alice's results evicted only her own"
+        assert [i for i in "abcdef" if kept.get(i, ALICE_P)] == ["d", "e", "f"]
+
     def test_another_principal_sees_nothing(self) -> None:
         kept = store(Clock())
         put(kept, "a")

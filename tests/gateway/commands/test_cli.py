@@ -57,6 +57,18 @@ class TestCheck:
             in out
         )
 
+    def test_a_credential_in_a_backend_url_query_is_refused_and_printed_nowhere(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """Regression: the URL passed validation and `check` printed it, credential included."""
+        config = write(
+            tmp_path, "backends:\n  gone:\n    url: 'http://127.0.0.1:9/mcp?api_key=QUERY-SECRET-VALUE'\n"
+        )
+        assert main(["check", "--config", str(config)]) == EXIT_CONFIG
+        out, err = capsys.readouterr()
+        assert "backends.gone.url (line 3): must not carry credentials in its query string" in err
+        assert "QUERY-SECRET-VALUE" not in out + err
+
     def test_collisions_name_both_sources(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
         config = write(
             tmp_path,

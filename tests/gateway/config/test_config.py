@@ -9,9 +9,11 @@ from pathlib import Path
 import pytest
 
 from gateway.config import load_config, parse_config
+from gateway.config.openapi import QUERY_CREDENTIALS
 from gateway.config.schema import render_schema
 from gateway.config.types import parse_duration
 from gateway.errors import ConfigError
+from gateway.front.guard import URL_CREDENTIALS
 
 HERE = Path(__file__).parent
 ROOT = HERE.parent.parent.parent
@@ -124,6 +126,53 @@ class TestErrorsNameThePath:
         assert any(p.startswith("backends.a.url (line 3)") and fragment in p for p in found)
         assert not any("pw" in p for p in found)
 
+    @pytest.mark.parametrize(
+        "query",
+        [
+            "api_key=QUERY-SECRET-VALUE",
+            "tenant=a&Token=QUERY-SECRET-VALUE",
+            "CLIENT_SECRET=QUERY-SECRET-VALUE",
+            "sig=QUERY-SECRET-VALUE&se=2030",
+            "signature=QUERY-SECRET-VALUE",
+            "password=QUERY-SECRET-VALUE",
+            "access-token=QUERY-SECRET-VALUE",
+            "key",
+        ],
+    )
+    def test_a_backend_url_with_a_credential_in_its_query_is_refused(self, query: str) -> None:
+        """Regression: `?api_key=...` passed validation, and `gateway check` printed the URL."""
+        found = problems(f"backends:\n  a:\n    url: 'http://127.0.0.1:1/mcp?{query}'\n")
+        assert found == [
+            "backends.a.url (line 3): must not carry credentials in its query string; "
+            "use `headers` with ${VAR} instead"
+        ]
+
+    @pytest.mark.parametrize(
+        ("line", "path"),
+        [
+            ("spec: 'http://127.0.0.1:1/o.json?API_KEY=QUERY-SECRET-VALUE'", "backends.shop.openapi.spec"),
+            ("base_url: 'http://127.0.0.1:1/v1?secret=QUERY-SECRET-VALUE'", "backends.shop.openapi.base_url"),
+        ],
+    )
+    def test_an_openapi_url_with_a_credential_in_its_query_is_refused(self, line: str, path: str) -> None:
+        """The API's document and base URL are held to the same rule, without repeating the value."""
+        found = problems(f"backends:\n  shop:\n    openapi:\n      spec: s.json\n      {line}\n")
+        assert any(
+            p.startswith(path) and "must not carry credentials in its query string" in p for p in found
+        )
+        assert not any("QUERY-SECRET-VALUE" in p for p in found), found
+
+    def test_a_query_without_credentials_is_fine(self) -> None:
+        """Ordinary parameters (`tenant`, `format`) stay allowed."""
+        config = parse_config(
+            "backends:\n  a:\n    url: 'http://127.0.0.1:1/mcp?tenant=a&format=json'\n", environ={}
+        )
+        assert config.backends["a"].url == "http://127.0.0.1:1/mcp?tenant=a&format=json"
+
+    def test_every_name_the_front_refuses_in_a_url_is_refused_in_a_backend_url(self) -> None:
+        """The config's list extends the HTTP front's (`gateway.front.guard.URL_CREDENTIALS`)."""
+        assert URL_CREDENTIALS <= QUERY_CREDENTIALS
+
     def test_durations_must_be_positive_and_well_formed(self) -> None:
         found = problems(
             "backends:\n  a:\n    command: [x]\n    request_timeout: 0s\n    connect_timeout: soon\n"
@@ -144,6 +193,13 @@ class TestErrorsNameThePath:
             """
         )
         assert any("'a' and 'b' share the namespace 'shared'" in p for p in found)
+
+    def test_an_api_key_cannot_take_a_name_reserved_for_jwt_principals(self) -> None:
+        """`jwt:` starts only JWT principals' names, so no key can pose as a token's subject."""
+        found = problems('auth:\n  api_keys:\n    "jwt:ops": {key: ops-key-0123456789abcdef}\n')
+        assert found == [
+            "auth.api_keys (line 2): the name 'jwt:ops' starts with 'jwt:', reserved for JWT principals"
+        ]
 
     def test_env_and_headers_only_where_they_apply(self) -> None:
         found = problems("backends:\n  a:\n    url: http://h/mcp\n    env: {A: b}\n")

@@ -7,18 +7,22 @@ import hashlib
 import hmac
 import json
 import time
+from collections.abc import Callable
 
 import pytest
 from fastmcp.server.auth.providers.jwt import RSAKeyPair
 
 from gateway.config.security import AuthConfig
-from gateway.front.auth import GatewayVerifier
+from gateway.front.auth import CLOCK_LEEWAY_SECONDS, GatewayVerifier
 
 OPS_KEY = "ops-key-0123456789abcdef"
 PAIR = RSAKeyPair.generate()
 OTHER = RSAKeyPair.generate()
 ISSUER = "https://auth.example.com"
 AUDIENCE = "mcp-gateway"
+NOW = float(int(time.time()))
+"""The verifier's clock in the tests of time claims (tokens are issued around the real time)."""
+TEN_YEARS = 10 * 365 * 24 * 3600
 
 
 def unsigned_jwt(
@@ -36,7 +40,7 @@ def unsigned_jwt(
     return signing_input + "." + base64.urlsafe_b64encode(signature).decode().rstrip("=")
 
 
-def verifier(**extra: object) -> GatewayVerifier:
+def verifier(*, clock: Callable[[], float] = time.time, **extra: object) -> GatewayVerifier:
     config = AuthConfig.model_validate(
         {
             "api_keys": {
@@ -47,7 +51,12 @@ def verifier(**extra: object) -> GatewayVerifier:
             **extra,
         }
     )
-    return GatewayVerifier(config)
+    return GatewayVerifier(config, clock=clock)
+
+
+def token_with(**claims: object) -> str:
+    """A well-signed token for this gateway with `claims` added (or overriding the defaults)."""
+    return PAIR.create_token(subject="alice", issuer=ISSUER, audience=AUDIENCE, additional_claims=claims)
 
 
 @pytest.mark.asyncio
@@ -73,7 +82,7 @@ class TestJwt:
     async def test_a_good_token(self) -> None:
         token = PAIR.create_token(subject="alice", issuer=ISSUER, audience=AUDIENCE, scopes=["read"])
         verified = await verifier().verify_token(token)
-        assert verified is not None and verified.client_id == "alice" and verified.scopes == ["read"]
+        assert verified is not None and verified.client_id == "jwt:alice" and verified.scopes == ["read"]
 
     @pytest.mark.parametrize(
         "token",
@@ -106,3 +115,48 @@ class TestJwt:
     async def test_a_token_without_expiry_is_refused(self) -> None:
         signing = PAIR.create_token(issuer=ISSUER, audience=AUDIENCE, additional_claims={"exp": None})
         assert await verifier().verify_token(signing) is None
+
+
+@pytest.mark.asyncio
+class TestJwtTimeClaims:
+    async def test_a_token_valid_only_in_ten_years_is_refused_now(self) -> None:
+        """`nbf` in the future: the token is not valid yet."""
+        token = token_with(nbf=NOW + TEN_YEARS, exp=NOW + TEN_YEARS + 3600)
+        assert await verifier(clock=lambda: NOW).verify_token(token) is None
+
+    async def test_a_token_not_valid_until_just_past_the_leeway_is_refused(self) -> None:
+        """The leeway for clock skew is a named constant, and not a second more."""
+        token = token_with(nbf=NOW + CLOCK_LEEWAY_SECONDS + 1, iat=NOW)
+        assert await verifier(clock=lambda: NOW).verify_token(token) is None
+
+    async def test_an_nbf_within_the_clock_leeway_is_accepted(self) -> None:
+        """An issuer's clock a little ahead of ours does not lock its tokens out."""
+        token = token_with(nbf=NOW + CLOCK_LEEWAY_SECONDS - 1, iat=NOW)
+        assert await verifier(clock=lambda: NOW).verify_token(token) is not None
+
+    async def test_a_token_issued_in_the_future_is_refused(self) -> None:
+        """`iat` further ahead than the leeway: the issuer's clock is wrong, or the token forged."""
+        token = token_with(iat=NOW + CLOCK_LEEWAY_SECONDS + 1)
+        assert await verifier(clock=lambda: NOW).verify_token(token) is None
+
+    async def test_an_iat_within_the_clock_leeway_is_accepted(self) -> None:
+        """A token issued a few seconds ahead of our clock is accepted."""
+        token = token_with(iat=NOW + CLOCK_LEEWAY_SECONDS - 1)
+        assert await verifier(clock=lambda: NOW).verify_token(token) is not None
+
+    @pytest.mark.parametrize("claim", ["nbf", "iat"])
+    async def test_a_time_claim_that_is_not_a_number_is_refused(self, claim: str) -> None:
+        """A malformed `nbf` or `iat` is never read as absent."""
+        assert await verifier(clock=lambda: NOW).verify_token(token_with(**{claim: "soon"})) is None
+
+
+@pytest.mark.asyncio
+class TestPrincipalNamespaces:
+    async def test_a_jwt_subject_named_like_an_api_key_is_a_different_principal(self) -> None:
+        """A JWT with `sub=ops` is `jwt:ops`, never the API-key principal `ops`."""
+        key = await verifier().verify_token(OPS_KEY)
+        jwt = await verifier().verify_token(token_with(sub="ops"))
+        assert key is not None and jwt is not None
+        assert key.client_id == "ops" and jwt.client_id == "jwt:ops"
+        assert jwt.claims["gateway.principal"] == "jwt:ops" and jwt.claims["sub"] == "ops"
+        assert jwt.scopes == [] and key.scopes == ["admin"]

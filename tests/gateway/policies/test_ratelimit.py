@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from fastmcp.server.auth.providers.jwt import RSAKeyPair
 
-from gateway.config.security import Rate, RateLimits
+from gateway.config.security import AuthConfig, Rate, RateLimits
 from gateway.errors import RequestRejected
+from gateway.front.auth import GatewayVerifier
 from gateway.policies.ratelimit import MemoryBuckets, RateLimiter
 
 
@@ -60,6 +62,25 @@ class TestTokenBuckets:
         await limits.check("analyst", "t", "b")
         with pytest.raises(RequestRejected):
             await limits.check("ops", "t", "b")
+
+    async def test_a_jwt_subject_never_draws_on_the_api_key_principal_of_the_same_name(self) -> None:
+        """Regression: a JWT with `sub=ops` spent the API key `ops`'s tokens (names from the verifier)."""
+        pair, key = RSAKeyPair.generate(), "ops-key-0123456789abcdef"
+        auth = AuthConfig.model_validate(
+            {
+                "api_keys": {"ops": {"key": key}},
+                "jwt": {"issuer": "i", "audience": "a", "public_key": pair.public_key},
+            }
+        )
+        verifier = GatewayVerifier(auth)
+        by_key = await verifier.verify_token(key)
+        by_jwt = await verifier.verify_token(pair.create_token(subject="ops", issuer="i", audience="a"))
+        assert by_key is not None and by_jwt is not None
+        limits = limiter(Clock(), per_principal={"rate": 1, "burst": 1}, per_tool={"rate": 1, "burst": 1})
+        await limits.check(by_key.client_id, "t", "b")
+        await limits.check(by_jwt.client_id, "t", "b")
+        with pytest.raises(RequestRejected, match="principal 'ops'"):
+            await limits.check(by_key.client_id, "t", "b")
 
     async def test_a_call_takes_from_all_its_buckets_or_from_none(self) -> None:
         clock = Clock()

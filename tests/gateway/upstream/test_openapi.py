@@ -21,12 +21,31 @@ from mcp.shared.exceptions import MCPError as McpError
 
 from gateway.config import parse_config
 from gateway.errors import ConfigError
-from gateway.upstream.links.openapi import ApiErrors, RefusedRequest, SameOrigin, origin_of, secret_values
+from gateway.upstream.links.openapi import (
+    ApiErrors,
+    GatewayHeaders,
+    RefusedRequest,
+    SameOrigin,
+    origin_of,
+    secret_values,
+)
 from tests.conftest import connected, free_port, make_gateway
 from tests.fakes.rest_api import Api, serve_api
 
 TOKEN = "shop-token-5ecret-0123456789"
-ENV = {"API_TOKEN": TOKEN}
+API_KEY = "shop-key-abcdefghijklmnop"
+ENV = {"API_TOKEN": TOKEN, "API_KEY": API_KEY}
+OWNED = ["Authorization", "host", "X-Request-Id", "Content-Length", "Connection", "X-Gateway-Principal"]
+"""Header parameters of `GET /tenant` that are the gateway's (and `Cookie`, declared for its path)."""
+FORGED = {
+    "Authorization": "Bearer forged",
+    "host": "evil.test",
+    "Cookie": "session=forged",
+    "X-Request-Id": "forged",
+    "Content-Length": "999",
+    "Connection": "close",
+    "X-Gateway-Principal": "root",
+}
 
 
 @pytest.fixture(scope="module")
@@ -192,6 +211,66 @@ class TestSelection:
 
 
 @pytest.mark.asyncio
+class TestOwnedHeaders:
+    """Header parameters cannot replace what the gateway sends: its credentials, Host, framing."""
+
+    async def test_owned_header_parameters_are_left_out_of_the_tool_schema_with_a_warning(
+        self, tmp_path: Path, api: Api, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        """Clients cannot even name them; the operator learns which operation declared which."""
+        document = api.document(header_parameters=OWNED)
+        with caplog.at_level(logging.WARNING, logger="gateway.openapi"):
+            async with connected(shop(tmp_path, api, document=document)) as client:
+                tools = {t.name: t for t in await client.list_tools()}
+        schema = tools["shop_tenant"].input_schema
+        assert set(schema["properties"]) == {"X-Tenant"}
+        assert schema["required"] == ["X-Tenant"]
+        [warning] = [r.getMessage() for r in caplog.records if "operation tenant" in r.getMessage()]
+        assert warning.startswith("backend shop: operation tenant (GET /tenant) declares header parameters ")
+        assert warning.endswith(", which the gateway sets; left out of the tool's arguments")
+        for name in [*OWNED, "Cookie"]:
+            assert f" {name}," in warning
+
+    async def test_owned_headers_passed_as_arguments_anyway_never_reach_the_api(
+        self, tmp_path: Path, api: Api, era: str
+    ) -> None:
+        """Raw arguments named like owned headers go nowhere: the API sees the token and base URL's Host."""
+        document = api.document(header_parameters=OWNED)
+        gateway = shop(tmp_path, api, "      timeout: 5s\n", document=document)
+        async with connected(gateway, mode=era) as client:
+            result = await client.call_tool("shop_tenant", {"X-Tenant": "acme", **FORGED})
+        assert result.structured_content == {"tenant": "acme"}
+        [seen] = api.calls()
+        assert seen.headers["authorization"] == f"Bearer {TOKEN}"
+        assert seen.headers["host"] == api.url.removeprefix("http://")
+        assert seen.headers["x-tenant"] == "acme"
+        assert "forged" not in json.dumps(seen.headers)
+        for name in ("cookie", "x-request-id", "content-length", "x-gateway-principal"):
+            assert name not in seen.headers
+
+    async def test_a_header_the_config_sets_is_the_gateways_too(self, tmp_path: Path, api: Api) -> None:
+        """`openapi.headers` are credentials like the bearer token: no argument replaces them."""
+        document = api.document(header_parameters=["X-Api-Key"])
+        gateway = shop(tmp_path, api, "      headers: {X-Api-Key: '${API_KEY}'}\n", document=document)
+        async with connected(gateway) as client:
+            tools = {t.name: t for t in await client.list_tools()}
+            await client.call_tool("shop_tenant", {"X-Tenant": "acme", "X-Api-Key": "forged"})
+        assert set(tools["shop_tenant"].input_schema["properties"]) == {"X-Tenant"}
+        assert api.calls()[0].headers["x-api-key"] == API_KEY
+
+    async def test_ordinary_header_parameters_still_reach_the_api(self, tmp_path: Path, api: Api) -> None:
+        """Only the gateway's headers are taken out; the API's own (`X-Tenant`) work as declared."""
+        document = api.document(header_parameters=["X-Trace-Tag"])
+        async with connected(shop(tmp_path, api, document=document)) as client:
+            tools = {t.name: t for t in await client.list_tools()}
+            result = await client.call_tool("shop_tenant", {"X-Tenant": "acme", "X-Trace-Tag": "blue"})
+        assert set(tools["shop_tenant"].input_schema["properties"]) == {"X-Tenant", "X-Trace-Tag"}
+        assert result.structured_content == {"tenant": "acme"}
+        [seen] = api.calls()
+        assert (seen.headers["x-tenant"], seen.headers["x-trace-tag"]) == ("acme", "blue")
+
+
+@pytest.mark.asyncio
 class TestFailures:
     """What the API does wrong becomes a tool error that says what happened."""
 
@@ -279,6 +358,42 @@ class TestSecrets:
         assert config.backends["shop"].openapi is not None
         errors = ApiErrors({}, secrets=secret_values(config.backends["shop"].openapi), timeout=1.0)
         assert errors.redact(f"token {TOKEN} and Bearer {TOKEN}") == "token *** and ***"
+
+
+class TestRedaction:
+    """Secrets echoed back by an API are redacted however they are echoed; the rest stays readable."""
+
+    @pytest.fixture
+    def errors(self) -> ApiErrors:
+        config = parse_config(
+            "backends:\n  shop:\n    openapi: {spec: s.json, bearer_token: '${API_TOKEN}',"
+            " headers: {X-Api-Key: '${API_KEY}'}}\n",
+            environ=ENV,
+        )
+        assert config.backends["shop"].openapi is not None
+        return ApiErrors({}, secrets=secret_values(config.backends["shop"].openapi), timeout=1.0)
+
+    def test_an_upper_cased_echo_is_redacted(self, errors: ApiErrors) -> None:
+        """APIs that normalise what they echo still do not leak it."""
+        text = f"AUTHORIZATION: BEARER {TOKEN.upper()} REFUSED; key {API_KEY.upper()}"
+        assert errors.redact(text) == "AUTHORIZATION: *** REFUSED; key ***"
+
+    def test_a_partial_echo_of_the_first_10_characters_is_redacted(self, errors: ApiErrors) -> None:
+        """A truncated token (`shop-token...`) is still most of a secret."""
+        assert errors.redact(f'invalid token "{TOKEN[:10]}..." for user bob') == (
+            'invalid token "***..." for user bob'
+        )
+        assert errors.redact(f"key ending {API_KEY[-9:].upper()}!") == "key ending ***!"
+
+    def test_a_fragment_under_8_characters_is_left_alone(self, errors: ApiErrors) -> None:
+        """Short pieces give nothing away and would blank out ordinary words."""
+        text = f"token starts with {TOKEN[:7]} and ends with {TOKEN[-7:]}"
+        assert errors.redact(text) == text
+
+    def test_the_rest_of_the_message_stays_readable(self, errors: ApiErrors) -> None:
+        """Only the echoes go; the API's explanation around them is kept as it was."""
+        text = f'{{"detail": "Bearer {TOKEN.upper()} expired", "hint": "{TOKEN[:12]}… is revoked"}}'
+        assert errors.redact(text) == '{"detail": "*** expired", "hint": "***… is revoked"}'
 
 
 @pytest.mark.asyncio
@@ -415,6 +530,74 @@ class TestEgress:
                 with pytest.raises(RefusedRequest, match="is not the API's origin"):
                     await client.get(elsewhere)
         assert sent == ["http://api.test/v1/items", "http://api.test/v1/x"]
+
+    @pytest.mark.asyncio
+    async def test_the_api_client_refuses_a_host_header_other_than_the_base_urls(self) -> None:
+        """Another virtual host on the same address is another origin: refused, never sent."""
+        sent: list[str] = []
+
+        def handler(request: httpx2.Request) -> httpx2.Response:
+            sent.append(request.headers["host"])
+            return httpx2.Response(200)
+
+        transport = SameOrigin(httpx2.MockTransport(handler), origin_of("http://api.test/v1"))
+        async with httpx2.AsyncClient(base_url="http://api.test/v1", transport=transport) as client:
+            for same in ("api.test", "API.test:80"):
+                await client.get("/items", headers={"Host": same})
+            for other in ("evil.test", "api.test:8080", "evil.test@api.test", "api.test/x", ""):
+                with pytest.raises(
+                    RefusedRequest, match=r"the Host header is not the API's host \(api.test:80\)"
+                ):
+                    await client.get("/items", headers={"Host": other})
+            forged = client.build_request("GET", "/items")
+            forged.headers = httpx2.Headers([*forged.headers.multi_items(), ("Host", "evil.test")])
+            with pytest.raises(RefusedRequest, match="Host header"):
+                await client.send(forged)
+        assert sent == ["api.test", "API.test:80"]
+
+    @pytest.mark.asyncio
+    async def test_the_api_client_sends_the_configured_headers_over_any_other(self) -> None:
+        """Whatever built the request, the API gets the configured credentials and honest framing."""
+        received: list[httpx2.Request] = []
+
+        def handler(request: httpx2.Request) -> httpx2.Response:
+            received.append(request)
+            return httpx2.Response(200)
+
+        configured = {"Authorization": "Bearer the-token", "X-Api-Key": "the-key"}
+        transport = GatewayHeaders(httpx2.MockTransport(handler), configured)
+        async with httpx2.AsyncClient(base_url="http://api.test", transport=transport) as client:
+            request = client.build_request("POST", "/items", content=b"{}")
+            request.headers = httpx2.Headers(
+                [
+                    *request.headers.multi_items(),
+                    ("Authorization", "Bearer forged"),
+                    ("authorization", "Basic Zm9yZ2Vk"),
+                    ("X-API-KEY", "forged"),
+                    ("Proxy-Authorization", "forged"),
+                    ("X-Request-Id", "forged"),
+                    ("X-Gateway-Principal", "root"),
+                    ("Connection", "close"),
+                    ("Content-Length", "999"),
+                    ("Transfer-Encoding", "chunked"),
+                    ("X-Tenant", "acme"),
+                ]
+            )
+            await client.send(request)
+        headers = received[0].headers
+        assert headers.get_list("authorization") == ["Bearer the-token"]
+        assert headers.get_list("x-api-key") == ["the-key"]
+        assert headers.get_list("content-length") == ["2"]
+        for name in (
+            "proxy-authorization",
+            "x-request-id",
+            "x-gateway-principal",
+            "connection",
+            "transfer-encoding",
+        ):
+            assert name not in headers
+        assert headers["x-tenant"] == "acme"
+        assert "the-token" not in repr(transport)
 
 
 class TestConfig:

@@ -18,6 +18,7 @@ import httpx2
 import yaml
 
 from gateway.config.openapi import OpenApiConfig, check_http_url
+from gateway.egress import Egress
 from gateway.errors import ConfigError
 from gateway.upstream.http import hardened_client
 
@@ -78,13 +79,15 @@ def _document_path(spec: str, base_dir: Path) -> Path:
 
 
 async def fetch_document(
-    url: str, *, headers: Mapping[str, str], timeout: float, where: str
+    url: str, *, headers: Mapping[str, str], timeout: float, where: str, egress: Egress
 ) -> dict[str, Any]:
     """The document at a URL. Transport failures and non-2xx answers raise httpx2 errors (the
     caller may try again later); a document that is not OpenAPI raises `ConfigError`."""
     async with (
         hardened_client(
-            headers={"accept": DOCUMENT_ACCEPT, **headers}, timeout=httpx2.Timeout(timeout)
+            headers={"accept": DOCUMENT_ACCEPT, **headers},
+            timeout=httpx2.Timeout(timeout),
+            egress=egress,
         ) as client,
         client.stream("GET", url) as response,
     ):

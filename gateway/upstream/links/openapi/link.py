@@ -93,13 +93,14 @@ class OpenApiLink(Link):
                 headers=api.secret_headers() if same_origin else {},
                 timeout=api.timeout,
                 where=f"{where}.spec",
+                egress=self._egress,
             )
         base_url = resolve_base_url(api, document, where=f"{where}.base_url")
         try:
             self._egress.check_literal(origin_of(base_url)[1])
         except EgressError as error:
             raise ConfigError([f"{where}.base_url: {error}"]) from None
-        client = api_client(api, base_url, pool_size=self.config.pool_size)
+        client = api_client(api, base_url, pool_size=self.config.pool_size, egress=self._egress)
         try:
             server = build_server(self.name, document, client, api)
         except ValueError as error:

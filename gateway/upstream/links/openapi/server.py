@@ -1,9 +1,10 @@
 """The in-process MCP server of a REST API backend, and the HTTP client it calls the API with.
 
-fastmcp's `OpenAPIProvider` makes one tool per selected operation; `ApiErrors` turns a failed
-API request into a tool error that says what happened, with secret values redacted; the client
-sends only to the base URL's origin (`SameOrigin`), never follows redirects, ignores proxy
-variables and times out.
+fastmcp's `OpenAPIProvider` makes one tool per selected operation, without the header
+parameters the gateway owns (headers.py); `ApiErrors` turns a failed API request into a tool
+error that says what happened, with secret values redacted (redaction.py); the client sends only
+to the base URL's origin, with its Host (`SameOrigin`) and the configured headers
+(`GatewayHeaders`), never follows redirects, ignores proxy variables and times out.
 """
 
 from __future__ import annotations
@@ -30,18 +31,20 @@ from mcp_types import CallToolRequestParams, ToolAnnotations
 from pydantic import ValidationError
 
 from gateway.config.openapi import OpenApiConfig, split_operation_pattern
+from gateway.egress import Egress
 from gateway.upstream.http import hardened_client, pooled_transport
+from gateway.upstream.links.openapi.headers import GatewayHeaders, OwnedHeaders
+from gateway.upstream.links.openapi.redaction import Redactor
 
 logger = logging.getLogger("gateway.openapi")
 
 ERROR_BODY_CHARS = 500
 READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 IDEMPOTENT_METHODS = READ_ONLY_METHODS | {"PUT", "DELETE"}
-REDACTED = "***"
 
 
 class RefusedRequest(httpx2.RequestError):
-    """A request to somewhere other than the API's base URL origin (never sent)."""
+    """A request to somewhere other than the API's base URL origin, or for another host (never sent)."""
 
 
 Origin = tuple[str, str, int]
@@ -55,20 +58,34 @@ def origin_of(url: str | httpx2.URL) -> Origin:
 
 
 class SameOrigin(httpx2.AsyncBaseTransport):
-    """Sends only to one origin (scheme, host, port): the API client cannot be steered elsewhere."""
+    """Sends only to one origin (scheme, host, port), with that host and port as its one Host
+    header: the API client cannot be steered elsewhere, nor to another virtual host."""
 
     def __init__(self, inner: httpx2.AsyncBaseTransport, origin: Origin) -> None:
         self._inner = inner
         self._origin = origin
 
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
-        if origin_of(request.url) != self._origin:
-            scheme, host, port = origin_of(request.url)
+        scheme, host, port = origin_of(request.url)
+        if (scheme, host, port) != self._origin:
             raise RefusedRequest(f"{scheme}://{host}:{port} is not the API's origin", request=request)
+        hosts = request.headers.get_list("host")
+        if len(hosts) != 1 or _host_origin(hosts[0], scheme) != self._origin:
+            raise RefusedRequest(f"the Host header is not the API's host ({host}:{port})", request=request)
         return await self._inner.handle_async_request(request)
 
     async def aclose(self) -> None:
         await self._inner.aclose()
+
+
+def _host_origin(value: str, scheme: str) -> Origin | None:
+    """The origin a Host header names (`api.test`, `API.test:443`, `[::1]:8080`), if it is one."""
+    if not value or any(c in value for c in "/?#@\\ \t"):
+        return None
+    try:
+        return origin_of(httpx2.URL(f"{scheme}://{value}/"))
+    except httpx2.InvalidURL:
+        return None
 
 
 class OperationFilter:
@@ -103,7 +120,7 @@ class ApiErrors(Middleware):
 
     def __init__(self, routes: Mapping[str, HTTPRoute], *, secrets: Iterable[str], timeout: float) -> None:
         self._routes = routes
-        self._secrets = sorted({s for s in secrets if len(s) >= 4}, key=len, reverse=True)
+        self._redact = Redactor(secrets)
         self._timeout = timeout
 
     async def on_call_tool(
@@ -140,10 +157,9 @@ class ApiErrors(Middleware):
         return None
 
     def redact(self, text: str) -> str:
-        """`text` with every secret value (header values, tokens) replaced by `***`."""
-        for secret in self._secrets:
-            text = text.replace(secret, REDACTED)
-        return text
+        """`text` with every secret value (header values, tokens), in any case, and every echo of
+        8 or more of its characters replaced by `***`."""
+        return self._redact(text)
 
 
 def secret_values(api: OpenApiConfig) -> list[str]:
@@ -160,10 +176,18 @@ def build_server(
 ) -> FastMCP[Any]:
     """The in-process MCP server for one API: a tool per selected operation."""
     selection = OperationFilter(api.include, api.exclude)
+    owned = OwnedHeaders(api.secret_headers().keys())
     routes: dict[str, HTTPRoute] = {}
 
     def route_type(route: HTTPRoute, default: MCPType) -> MCPType | None:
-        return None if selection.selects(route) else MCPType.EXCLUDE
+        if not selection.selects(route):
+            return MCPType.EXCLUDE
+        try:
+            owned.drop_from(route, backend=name)
+        except Exception:  # fastmcp would log it and serve the operation as it is: fail closed
+            logger.exception("backend %s: operation %s %s left out", name, route.method, route.path)
+            return MCPType.EXCLUDE
+        return None
 
     def annotate(
         route: HTTPRoute, component: OpenAPITool | OpenAPIResource | OpenAPIResourceTemplate
@@ -209,12 +233,16 @@ def invalid_document(error: Exception) -> str:
     return str(error).splitlines()[0][:300]
 
 
-def api_client(api: OpenApiConfig, base_url: str, *, pool_size: int) -> httpx2.AsyncClient:
-    """The API's client: its base URL and credentials, a finite timeout, its origin only."""
-    transport = pooled_transport(max_connections=max(pool_size * 2, 10), max_keepalive=pool_size)
+def api_client(api: OpenApiConfig, base_url: str, *, pool_size: int, egress: Egress) -> httpx2.AsyncClient:
+    """The API's client: its base URL and credentials (always as configured), a finite timeout,
+    its origin and Host only, its connections pinned to addresses `egress` accepts."""
+    transport = pooled_transport(
+        max_connections=max(pool_size * 2, 10), max_keepalive=pool_size, egress=egress
+    )
     return hardened_client(
+        egress=egress,
         base_url=base_url,
         headers=api.secret_headers(),
         timeout=httpx2.Timeout(api.timeout),
-        transport=SameOrigin(transport, origin_of(base_url)),
+        transport=SameOrigin(GatewayHeaders(transport, api.secret_headers()), origin_of(base_url)),
     )

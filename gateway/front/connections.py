@@ -1,0 +1,60 @@
+"""Connections at the HTTP front: how long a request's headers may take, and how many at once.
+
+uvicorn has a keep-alive timeout but none for a request's headers, so a client sending one
+header line every few seconds holds its connection forever (a "slowloris"). The protocol made
+here closes a connection whose request headers are not complete within `header_timeout` of it
+opening, or of its previous response ending. How many connections and requests may be open at
+once is uvicorn's `limit_concurrency` (past it, requests get 503).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from uvicorn.protocols.http.auto import AutoHTTPProtocol
+
+ASGI = Callable[[Any, Any, Any], Awaitable[None]]
+
+
+def protocol_with_header_deadline(header_timeout: float) -> type[asyncio.Protocol]:
+    """uvicorn's HTTP protocol, closing connections whose request headers are too slow."""
+    base: Any = AutoHTTPProtocol
+
+    class HeaderDeadline(base):  # type: ignore[misc]
+        _deadline: asyncio.TimerHandle | None = None
+
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+            super().connection_made(transport)
+            inner: ASGI = getattr(self, "app")  # noqa: B009 - set by the base protocol
+
+            async def app(scope: Any, receive: Any, send: Any) -> None:
+                self._disarm()  # the headers are in: the request is the app's now
+                try:
+                    await inner(scope, receive, send)
+                finally:
+                    self._arm()  # the next request on this connection gets the same deadline
+
+            self.app = app
+            self._arm()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._disarm()
+            super().connection_lost(exc)
+
+        def _arm(self) -> None:
+            self._disarm()
+            self._deadline = self.loop.call_later(header_timeout, self._too_slow)
+
+        def _disarm(self) -> None:
+            if self._deadline is not None:
+                self._deadline.cancel()
+                self._deadline = None
+
+        def _too_slow(self) -> None:
+            transport = self.transport
+            if transport is not None and not transport.is_closing():
+                transport.close()
+
+    return HeaderDeadline
