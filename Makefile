@@ -14,12 +14,12 @@ TEST_STAMP := $(VENV)/.test-installed
 NODE_DIR := tests/node
 NODE_STAMP := $(NODE_DIR)/node_modules/.installed
 
-.PHONY: run test quick lint schema bench bench-quick clean setup node redis-server run-install
+.PHONY: run test quick lint schema bench bench-quick clean setup node redis-server chromium run-install
 
 run: $(RUN_STAMP)
 	$(BIN)/gateway run
 
-test: $(TEST_STAMP) $(NODE_STAMP) redis-server
+test: $(TEST_STAMP) $(NODE_STAMP) redis-server chromium
 	$(BIN)/pytest -q
 
 quick: $(TEST_STAMP)
@@ -69,6 +69,13 @@ redis-server:
 	@command -v redis-server >/dev/null || { \
 	    SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \
 	    $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq --no-install-recommends redis-server; }
+
+# The console's browser tests (tests/console/) drive Debian's chromium with Playwright's Python
+# client (Playwright's own browser download is not used).
+chromium:
+	@command -v chromium >/dev/null || { \
+	    SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \
+	    $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq --no-install-recommends chromium; }
 
 clean:
 	rm -rf $(VENV) $(NODE_DIR)/node_modules .pytest_cache .mypy_cache .ruff_cache

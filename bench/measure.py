@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import statistics
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -13,7 +14,7 @@ import anyio
 from fastmcp import Client
 from fastmcp.client.transports import StreamableHttpTransport
 
-from bench.lean import LEGACY, LeanClient
+from bench.lean import LEGACY, MODERN, TLS, LeanClient
 from bench.topology import Server
 
 CallFn = Callable[[str, dict[str, Any]], Awaitable[None]]
@@ -45,7 +46,7 @@ async def open_client(kind: str, url: str, era: str) -> AsyncIterator[Session]:
 
             yield Session(lean_call, lean_list)
         return
-    transport = StreamableHttpTransport(url, headers=headers)
+    transport = StreamableHttpTransport(url, headers=headers, verify=TLS)
     async with Client(transport, mode="legacy" if era == LEGACY else era, timeout=60) as sdk:
 
         async def sdk_call(name: str, arguments: dict[str, Any]) -> None:
@@ -123,49 +124,80 @@ async def throughput(
     clients: int,
     seconds: float,
     watch: Server | None = None,
+    on_start: Callable[[], None] | None = None,
 ) -> Throughput:
-    """`clients` concurrent clients calling for `seconds`; CPU and RSS of `watch` meanwhile."""
-    done = errors = 0
-    peak_rss: float | None = None
-    async with AsyncExitStack() as stack:
-        sessions = [await stack.enter_async_context(open_client(kind, url, era)) for _ in range(clients)]
-        for session in sessions:
-            await session.call(tool, arguments)
-        cpu_before = watch.cpu_seconds() if watch else 0.0
-        started = time.perf_counter()
-        deadline = started + seconds
+    """`clients` concurrent clients calling for `seconds`; CPU and peak RSS of `watch` meanwhile.
 
-        async def worker(session: Session) -> None:
-            nonlocal done, errors
-            while time.perf_counter() < deadline:
+    Each client is opened and warmed by its own task (all at once: SDK clients must close in the
+    task that opened them); the clock starts when all are warm (`on_start` runs then) and stops
+    when the last one's last call is answered, before any closes."""
+    tally = {"done": 0, "errors": 0, "ready": 0, "finished": 0}
+    clock: dict[str, float] = {}
+    all_ready, go, all_done = anyio.Event(), anyio.Event(), anyio.Event()
+    peak_rss: float | None = None
+
+    async def worker() -> None:
+        async with open_client(kind, url, era) as session:
+            await session.call(tool, arguments)
+            tally["ready"] += 1
+            if tally["ready"] == clients:
+                all_ready.set()
+            await go.wait()
+            while time.perf_counter() < clock["deadline"]:
                 try:
                     await session.call(tool, arguments)
-                    done += 1
+                    tally["done"] += 1
                 except Exception:
-                    errors += 1
+                    tally["errors"] += 1
+            tally["finished"] += 1
+            if tally["finished"] == clients:
+                clock["end"] = time.perf_counter()
+                clock["cpu"] = watch.cpu_seconds() if watch else 0.0
+                all_done.set()
+            await all_done.wait()
 
-        async with anyio.create_task_group() as tg:
-            for session in sessions:
-                tg.start_soon(worker, session)
-        elapsed = time.perf_counter() - started
-        cpu = (watch.cpu_seconds() - cpu_before) if watch else None
+    async def sample_rss(server: Server) -> None:
+        nonlocal peak_rss
+        while not all_done.is_set():
+            peak_rss = max(peak_rss or 0.0, server.rss_mb())
+            await anyio.sleep(0.1)
+
+    async with anyio.create_task_group() as tg:
+        for _ in range(clients):
+            tg.start_soon(worker)
+        await all_ready.wait()
+        if on_start is not None:
+            on_start()
+        cpu_before = watch.cpu_seconds() if watch else 0.0
+        clock["start"] = time.perf_counter()
+        clock["deadline"] = clock["start"] + seconds
         if watch is not None:
-            peak_rss = watch.rss_mb()
+            tg.start_soon(sample_rss, watch)
+        go.set()
+    cpu = clock["cpu"] - cpu_before if watch else None
+    done = tally["done"]
     per_call = cpu * 1000 / done if cpu is not None and done else None
-    return Throughput(done, errors, elapsed, per_call, peak_rss)
+    return Throughput(done, tally["errors"], clock["end"] - clock["start"], per_call, peak_rss)
 
 
 async def list_latency(url: str, *, calls: int) -> dict[str, float]:
-    """`tools/list` p50/p99 in ms (lean client, 2026-07-28) and how many tools came back."""
+    """`tools/list` p50/p99 in ms (lean client, 2026-07-28), how many tools came back, and how long
+    the standard library's json takes to parse that answer (`json_parse`, ms, median of 20)."""
     values: list[float] = []
     count = 0
-    async with open_client("lean", url, "2026-07-28") as client:
-        await client.list_tools()
+    async with LeanClient(url, MODERN, HEADERS.get(url)) as client:
+        await client.request("tools/list")
         for _ in range(calls):
             start = time.perf_counter()
-            count = len(await client.list_tools())
+            count = len((await client.request("tools/list"))["tools"])
             values.append((time.perf_counter() - start) * 1000)
-    return {**summary(values), "tools": float(count)}
+        body = client.last_body
+    parses: list[float] = []
+    for _ in range(20):
+        start = time.perf_counter()
+        json.loads(body if body.lstrip().startswith(b"{") else body.split(b"data:", 1)[-1])
+        parses.append((time.perf_counter() - start) * 1000)
+    return {**summary(values), "tools": float(count), "json_parse": statistics.median(parses)}
 
 
 async def client_sessions(server: Server, tool: str, *, clients: int) -> dict[str, float]:

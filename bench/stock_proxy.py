@@ -21,7 +21,12 @@ def main(argv: list[str] | None = None) -> None:
         name, _, url = spec.partition("=")
         servers[name] = {"url": url, "transport": "http"}
     proxy = create_proxy({"mcpServers": servers}, name="stock-proxy")
-    proxy.run(transport="http", host="127.0.0.1", port=args.port, show_banner=False, log_level="warning")
+    # FastMCP asks uvicorn for websockets support by default; nothing here serves websockets, and
+    # the gateway's install does not carry the `websockets` package
+    proxy.run(
+        transport="http", host="127.0.0.1", port=args.port, show_banner=False, log_level="warning",
+        uvicorn_config={"ws": "none"},
+    )  # fmt: skip
 
 
 if __name__ == "__main__":

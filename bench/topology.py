@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from tests.e2e.support import Proc, gateway_command, running
 TICKS = os.sysconf("SC_CLK_TCK")
 __all__ = [
     "PYTHON", "ROOT", "Server", "backend", "backend_requests", "gateway", "http_config", "mcp_proxy",
-    "stdio_config", "stock_proxy",
+    "mcp_proxy_version", "stdio_config", "stock_proxy",
 ]  # fmt: skip
 
 
@@ -106,6 +107,16 @@ def mcp_proxy(work: Path, binary: str) -> Iterator[Server]:
     args += ["--", PYTHON, "-m", "bench.backend", "--transport", "stdio"]
     with running(args, log=work / f"mcp-proxy-{port}.log", ready_url=f"http://127.0.0.1:{port}/mcp") as proc:
         yield Server(f"http://127.0.0.1:{port}/mcp", proc)
+
+
+def mcp_proxy_version(binary: str) -> str:
+    """What `binary --version` says (`mcp-proxy 0.13.0`), or `mcp-proxy (version unknown)`."""
+    try:
+        done = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return "mcp-proxy (version unknown)"
+    said = (done.stdout or done.stderr).strip().splitlines()
+    return said[0] if done.returncode == 0 and said else "mcp-proxy (version unknown)"
 
 
 def stdio_config() -> str:

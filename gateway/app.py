@@ -6,9 +6,10 @@
 The stages, bottom up: the `Fleet` of backends (upstream), the `Directory` of names over their
 catalogs (routing), the `ActivePolicies` and each caller's `Visibility` (policies), `Dispatch`
 (one routed request), `Workflows`, the `Relay` (MCP methods, installed as the front server's
-handlers), and the front (HTTP app, health, metrics). Each receives the narrow collaborators it
-uses. The gateway's lifespan, run by the front server, starts every backend and lists their
-catalogs in the background; the read-only properties below are for the CLI, reload and tests.
+handlers), the front (HTTP app, health, metrics) and the operator console (`/ui`). Each receives
+the narrow collaborators it uses. The gateway's lifespan, run by the front server, starts every
+backend and lists their catalogs in the background; the read-only properties below are for the
+CLI, reload and tests.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from starlette.applications import Starlette
 
 from gateway.config import GatewayConfig, LoadedConfig
 from gateway.config.security import RateLimits
+from gateway.console import Console, ConsoleAccess, ReloadHook, install_console
 from gateway.dispatch.drain import Drain
 from gateway.dispatch.forward import Dispatch
 from gateway.errors import ConfigError
@@ -70,6 +72,11 @@ class Gateway:
         self.shared_buckets = _shared_buckets(config.rate_limits)
         """Rate-limit buckets shared with other replicas (None: this process keeps its own)."""
         self._tasks: TaskHost | None = None
+        self.reloader: ReloadHook | None = None
+        """Reloads the config file now and says what it did: set while `gateway run` watches the
+        file (`gateway.reload`); the console's reload button uses it."""
+        self.console: Console | None = None
+        """The operator console at `/ui`, once the HTTP front serves it."""
         self.drain = Drain()
         front = config.http
         self.front_sessions = SessionLedger(
@@ -186,6 +193,8 @@ class Gateway:
             self.notifier.attach(host)
             stack.callback(self.notifier.attach, None)
             stack.push_async_callback(self.fleet.stop_all)
+            if self.console is not None:
+                host.start_soon(self.console.history.run, name="console-metrics")
             await self.fleet.start_all(host)
             try:
                 yield {}
@@ -216,10 +225,24 @@ class Gateway:
         self.visibility.forget()
 
     def http_app(self, *, transport: Literal["http", "sse"], host: str, port: int) -> Starlette:
-        """The HTTP front: MCP, the health endpoints and (unless turned off) `/metrics`."""
+        """The HTTP front: MCP, the health endpoints and (unless turned off) `/metrics` and the
+        console at `/ui`."""
         install_health_routes(self.server, self.fleet.backends)
         if self.config.http.metrics:
             install_metrics_route(self.server, self.metrics)
+        if self.config.ui.enabled and self.console is None:
+            self.console = Console(
+                self.config.ui,
+                directory=self.directory,
+                policies=self.policies,
+                workflows=self.workflows,
+                metrics=self.metrics,
+                config_path=self.config_path,
+                base_dir=self.base_dir,
+                reloader=lambda: self.reloader,
+            )
+            access = ConsoleAccess(self.config.auth)
+            install_console(self.server, self.console, access, max_body=self.config.limits.max_request_bytes)
         return http_app(
             self.server,
             self.config,
@@ -228,6 +251,7 @@ class Gateway:
             transport=transport,
             host=host,
             port=port,
+            relay=self.relay,
         )
 
     # -- routes ----------------------------------------------------------------------------

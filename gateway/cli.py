@@ -17,6 +17,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
@@ -100,7 +101,8 @@ def _command(args: argparse.Namespace, gateway: Gateway) -> int:
         anyio.run(
             lambda: serve(
                 gateway, transport=args.transport, host=args.host, port=args.port, log_level=args.log_level
-            )
+            ),
+            backend_options={"use_uvloop": find_spec("uvloop") is not None},  # made for serving
         )
         return EXIT_OK
     if args.command == "check":

@@ -5,8 +5,9 @@
 refused, its problems are logged, and the old configuration keeps serving. A valid one is applied
 in place: removed backends stop, new ones start, changed ones restart; views, rate limits, size
 limits, the audit sink and the lockfile are swapped; clients get `list_changed`. What is bound at
-startup (the HTTP front: `http`, `auth`, and the gateway's name) needs a restart, and the log
-says so.
+startup (the HTTP front: `http`, `auth`, the console's `ui`, and the gateway's name) needs a
+restart, and the log says so. While it watches, the reloader is also the console's reload button
+(`Gateway.reloader`).
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ import hashlib
 import logging
 import signal
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import anyio
 
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-RESTART_SECTIONS = ("http", "auth")
+RESTART_SECTIONS = ("http", "auth", "ui")
 """Bound when the HTTP front is built: a change takes effect at the next start."""
 
 
@@ -130,15 +131,25 @@ class Reloader:
             logger.warning("changed, takes effect after a restart: %s", ", ".join(outcome.needs_restart))
         return outcome
 
+    async def report(self) -> dict[str, Any]:
+        """Reload now, and say what happened as JSON-ready data (the console's reload)."""
+        return asdict(await self.reload())
+
     async def watch(self) -> None:
-        """Reload on SIGHUP and, if configured, when the file changes; runs until cancelled."""
-        async with anyio.create_task_group() as group:
-            group.start_soon(self._on_sighup)
-            while True:
-                settings = self._gateway.config.gateway
-                await anyio.sleep(settings.watch_interval)
-                if settings.watch_config:
-                    await self.check()
+        """Reload on SIGHUP and, if configured, when the file changes; runs until cancelled.
+        Meanwhile the gateway's `reloader` is this one."""
+        self._gateway.reloader = self.report
+        try:
+            async with anyio.create_task_group() as group:
+                group.start_soon(self._on_sighup)
+                while True:
+                    settings = self._gateway.config.gateway
+                    await anyio.sleep(settings.watch_interval)
+                    if settings.watch_config:
+                        await self.check()
+        finally:
+            if self._gateway.reloader == self.report:
+                self._gateway.reloader = None
 
     async def _on_sighup(self) -> None:
         with anyio.open_signal_receiver(signal.SIGHUP) as signals:

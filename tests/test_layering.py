@@ -3,7 +3,7 @@
 Every import counts: at the top of a module, inside a function, under `TYPE_CHECKING`. The
 stages, from the door inward (a module may import its own stage and the stages below it):
 
-    cli → commands, reload → app → front → relay → workflows → dispatch → policies → routing
+    cli → commands, reload → app → front, console → relay → workflows → dispatch → policies → routing
         → upstream → resilience → base (config, errors, methods, principal, egress, tasks,
           observability)
 
@@ -22,7 +22,7 @@ STAGES: list[tuple[str, ...]] = [
     ("gateway.cli", "gateway.__main__"),
     ("gateway.commands", "gateway.reload"),
     ("gateway.app",),
-    ("gateway.front",),
+    ("gateway.front", "gateway.console"),
     ("gateway.relay",),
     ("gateway.workflows",),
     ("gateway.dispatch",),

@@ -51,7 +51,7 @@ def load_config(path: str | os.PathLike[str], *, environ: Mapping[str, str] | No
         raise ConfigError([f"file not found (looked in {file.resolve().parent})"], source=source) from None
     except OSError as error:
         raise ConfigError([f"cannot read file: {error.strerror}"], source=source) from None
-    env = dict(environ) if environ is not None else _environment(file.parent)
+    env = dict(environ) if environ is not None else environment(file.parent)
     return LoadedConfig(parse_config(text, source=source, environ=env), file)
 
 
@@ -80,7 +80,8 @@ def parse_config(text: str, *, source: str = "gateway.yaml", environ: Mapping[st
         raise ConfigError(_describe(error, GatewayConfig, lines), source=source) from None
 
 
-def _environment(directory: Path) -> dict[str, str]:
+def environment(directory: Path) -> dict[str, str]:
+    """The variables `${VAR}` reads for a config in `directory`: its `.env`, then the environment."""
     values = {k: v for k, v in dotenv_values(directory / ".env").items() if v is not None}
     values.update(os.environ)
     return values

@@ -110,7 +110,9 @@ class BackendConfig(Frozen):
     the backend keeps per session (roots, log level, subscriptions, resources made in the session,
     the client's capabilities) stays that client's, as it would directly; 2026-07-28 calls, which
     are stateless, share sessions. `pooled`: declare the backend stateless; every client shares a
-    bounded pool of sessions, which declare no roots (see the README for what that gives up)."""
+    bounded pool of sessions, which declare no roots (see the README for what that gives up); a
+    stdio process then serves up to 32 calls at once (of clients that declared neither sampling
+    nor elicitation), told apart by their JSON-RPC ids."""
     session_idle_timeout: PositiveDuration = DEFAULT_SESSION_IDLE_TIMEOUT
     """`per_client`: close a client's backend session after this long without a request."""
     max_sessions: int | None = Field(default=None, ge=1, le=1024)
@@ -278,6 +280,9 @@ class HttpFront(Frozen):
     metrics: bool = True
     """Serve Prometheus metrics at `/metrics` (no authentication, like the health endpoints:
     keep the port internal, or turn this off)."""
+    fast_path: bool = True
+    """Serve plain tool calls straight from the HTTP request, without the MCP SDK's server (the
+    answers are the same; off: every request takes the full relay)."""
     max_connections: Annotated[int, Field(ge=1)] = 1000
     """Connections and requests in progress at once; past it, requests get 503."""
     header_timeout: PositiveDuration = 10.0
@@ -291,6 +296,23 @@ class HttpFront(Frozen):
     """A handshake-era session unused this long (`30m`) is closed (its client gets 404)."""
 
 
+class UiConfig(Frozen):
+    """The operator console at `/ui` (HTTP front only). With `auth`, its pages need a key and
+    anything beyond the key's own view needs the `admin` scope; without `auth`, it answers
+    loopback clients only."""
+
+    enabled: bool = True
+    """Serve the console (off: `/ui` is not served at all)."""
+    refresh: PositiveDuration = 2.0
+    """How often the console's pages ask for fresh figures."""
+    sample_interval: PositiveDuration = 5.0
+    """How often the gateway samples its own metrics for the console's charts."""
+    history: PositiveDuration = 600.0
+    """How far back the charts go (`10m`): samples older than this are dropped."""
+    recent_calls: Annotated[int, Field(ge=1, le=100_000)] = 1000
+    """Audit records kept in memory for the live-calls page (the oldest are dropped first)."""
+
+
 class GatewayConfig(Frozen):
     """The whole of gateway.yaml."""
 
@@ -298,6 +320,8 @@ class GatewayConfig(Frozen):
     """Identity of the gateway."""
     http: HttpFront = HttpFront()
     """HTTP front settings."""
+    ui: UiConfig = UiConfig()
+    """The operator console at `/ui`."""
     auth: AuthConfig | None = None
     """Who may use the HTTP front (absent: anyone who can reach it; bind to 127.0.0.1)."""
     views: dict[Name, ViewConfig] = {}

@@ -71,7 +71,8 @@ class Dispatch:
         self._directory = directory
         self._policies = policies
         self._drain = drain
-        self._metrics = metrics
+        self.metrics = metrics
+        """Where requests are counted and timed."""
         self.parking = Parking(tasks)
 
     async def forward(
@@ -123,7 +124,7 @@ class Dispatch:
             elapsed = time.perf_counter() - started
             # a read through a template is labelled by the template: one series, not one per URI
             label = route.item.get("uriTemplate", front) if isinstance(route, TemplateRoute) else front
-            self._metrics.record(backend.name, method, str(label), outcome, elapsed)
+            self.metrics.record(backend.name, method, str(label), outcome, elapsed)
             if method in AUDITED:
                 self._audit(
                     policies, caller, method, front, raw, rid, elapsed, outcome, reason, route, hop.attempts

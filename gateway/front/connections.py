@@ -5,6 +5,10 @@ header line every few seconds holds its connection forever (a "slowloris"). The 
 here closes a connection whose request headers are not complete within `header_timeout` of it
 opening, or of its previous response ending. How many connections and requests may be open at
 once is uvicorn's `limit_concurrency` (past it, requests get 503).
+
+It also tells a request in progress that its client went away: callbacks the request puts in
+its scope's `ON_DISCONNECT_KEY` list run when the connection is lost (the fast path cancels its
+call so, without a task per request watching the connection).
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from uvicorn.protocols.http.auto import AutoHTTPProtocol
+
+from gateway.scopekeys import ON_DISCONNECT_KEY
 
 ASGI = Callable[[Any, Any, Any], Awaitable[None]]
 
@@ -28,19 +34,31 @@ def protocol_with_header_deadline(header_timeout: float) -> type[asyncio.Protoco
         def connection_made(self, transport: asyncio.BaseTransport) -> None:
             super().connection_made(transport)
             inner: ASGI = getattr(self, "app")  # noqa: B009 - set by the base protocol
+            self._requests: dict[int, list[Callable[[], object]]] = {}
+            """The requests in progress, each with its disconnect callbacks (uvicorn starts the
+            next request on a connection once a response is sent, before its task has ended)."""
 
             async def app(scope: Any, receive: Any, send: Any) -> None:
                 self._disarm()  # the headers are in: the request is the app's now
+                callbacks: list[Callable[[], object]] = []
+                scope[ON_DISCONNECT_KEY] = callbacks
+                self._requests[id(callbacks)] = callbacks
                 try:
                     await inner(scope, receive, send)
                 finally:
-                    self._arm()  # the next request on this connection gets the same deadline
+                    self._requests.pop(id(callbacks), None)
+                    if not self._requests and not self.transport.is_closing():
+                        self._arm()  # the next request on this connection gets the same deadline
 
             self.app = app
             self._arm()
 
         def connection_lost(self, exc: Exception | None) -> None:
             self._disarm()
+            requests, self._requests = self._requests, {}
+            for callbacks in requests.values():  # the requests in progress learn their client went away
+                for callback in callbacks:
+                    callback()
             super().connection_lost(exc)
 
         def _arm(self) -> None:

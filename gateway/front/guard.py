@@ -25,6 +25,7 @@ from typing import Any
 from urllib.parse import parse_qs, parse_qsl
 
 import anyio
+import orjson
 from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
 
 from gateway.config.security import Limits
@@ -33,6 +34,7 @@ from gateway.front.ledger import SessionLedger
 from gateway.observability import requestid
 from gateway.policies.size import json_depth
 from gateway.principal import AUTH_KIND_CLAIM
+from gateway.scopekeys import HEADERS_KEY, MESSAGE_KEY
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -96,17 +98,21 @@ class HttpGuard:
                 return
             self.sessions.used(session)
         if method == "POST":
-            body: bytes | Problem = 408, "the request body arrived too slowly", {}
+            read: tuple[bytes, Any] | Problem = 408, "the request body arrived too slowly", {}
             with anyio.move_on_after(self.limits.request_read_timeout):
-                body = await self._read_body(receive, headers)
-            if isinstance(body, tuple):
-                await _reply(send, *body)
+                read = await self._read_body(receive, headers)
+            if len(read) == 3:
+                await _reply(send, *read)
                 return
-            if session is None and _opens_session(body):
+            body, message = read
+            if session is None and isinstance(message, dict) and message.get("method") == "initialize":
                 refusal = self.sessions.refusal(principal, kind)
                 if refusal is not None:
-                    await _refuse_session(send, body, refusal)
+                    await _refuse_session(send, message, refusal)
                     return
+            # what is known of the request now, for the fast path (`gateway.relay.fast`)
+            scope[MESSAGE_KEY] = message
+            scope[HEADERS_KEY] = dict(headers)
             receive = _replay(body, receive)
         elif method == "GET" and session is None and path.rstrip("/").endswith("/sse"):
             refusal = self.sessions.refusal(principal, kind)  # an SSE stream opens a session
@@ -115,7 +121,10 @@ class HttpGuard:
                 return
         await self.app(scope, receive, self._recording(send, principal, session, method))
 
-    async def _read_body(self, receive: Receive, headers: list[tuple[str, str]]) -> bytes | Problem:
+    async def _read_body(
+        self, receive: Receive, headers: list[tuple[str, str]]
+    ) -> tuple[bytes, Any] | Problem:
+        """The body and the JSON message it holds, or the problem with it."""
         limit = self.limits.max_request_bytes
         declared = next((v for k, v in headers if k == "content-length"), None)
         if declared is not None and declared.isdigit() and int(declared) > limit:
@@ -134,21 +143,20 @@ class HttpGuard:
             if not message.get("more_body", False):
                 break
         body = b"".join(chunks)
-        problem = self._check_json(body)
-        return problem if problem is not None else body
+        return self._check_json(body)
 
-    def _check_json(self, body: bytes) -> Problem | None:
+    def _check_json(self, body: bytes) -> tuple[bytes, Any] | Problem:
         try:
-            message = json.loads(body)
-        except RecursionError:
-            return 400, f"JSON nests deeper than {self.limits.max_json_depth} levels", {}
-        except ValueError:
+            message = orjson.loads(body)
+        except orjson.JSONDecodeError as error:
+            if "recursion" in str(error).lower():
+                return 400, f"JSON nests deeper than {self.limits.max_json_depth} levels", {}
             return 400, "the request body is not valid JSON", {}
         if isinstance(message, list):
             return 400, "JSON-RPC batches are not accepted: send one message per request", {}
         if json_depth(message) > self.limits.max_json_depth:
             return 400, f"JSON nests deeper than {self.limits.max_json_depth} levels", {}
-        return None
+        return body, message
 
     def _recording(self, send: Send, principal: str, session: str | None, method: Any) -> Send:
         """Keep the ledger: sessions issued (a header, or an SSE stream's endpoint event), ended
@@ -208,18 +216,9 @@ def _session_of(scope: Scope, headers: list[tuple[str, str]]) -> str | None:
     return found[0].replace("-", "") if found else None
 
 
-def _opens_session(body: bytes) -> bool:
-    """Whether a message is a handshake-era `initialize` (which opens a session)."""
-    try:
-        message = json.loads(body)
-    except ValueError:
-        return False
-    return isinstance(message, dict) and message.get("method") == "initialize"
-
-
-async def _refuse_session(send: Send, body: bytes, refusal: str) -> None:
+async def _refuse_session(send: Send, message: dict[str, Any], refusal: str) -> None:
     """429 with a JSON-RPC error for the `initialize` (clients show its message)."""
-    request_id = json.loads(body).get("id")
+    request_id = message.get("id")
     error = {"jsonrpc": "2.0", "id": request_id, "error": {"code": REQUEST_REJECTED, "message": refusal}}
     payload = json.dumps(error).encode()
     raw = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]

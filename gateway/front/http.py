@@ -22,7 +22,10 @@ from gateway.dispatch.drain import Drain
 from gateway.front import session_ids
 from gateway.front.auth import build_auth
 from gateway.front.guard import HttpGuard
+from gateway.front.hostguard import HostOriginGuard
 from gateway.front.ledger import SessionLedger
+from gateway.relay.fast import FastPath
+from gateway.relay.relay import Relay
 
 MCP_PATH = "/mcp"
 SSE_PATH = "/sse"
@@ -49,6 +52,7 @@ def http_app(
     transport: Literal["http", "sse"],
     host: str,
     port: int,
+    relay: Relay | None = None,
 ) -> Starlette:
     """The ASGI app serving MCP (and the server's own routes), behind authentication and the guard."""
     session_ids.install()
@@ -64,7 +68,14 @@ def http_app(
         auth_required=config.auth is not None,
         draining=lambda: drain.draining,
     )
+    hosts = Middleware(
+        HostOriginGuard,
+        allowed_hosts=allowed_hosts(config, host, port),
+        allowed_origins=[*config.http.allowed_origins, *cors.allow_origins],
+    )
     middleware = [guard]
+    if relay is not None and transport == "http" and config.http.fast_path:
+        middleware.append(Middleware(FastPath, relay=relay, path=MCP_PATH))
     if cors.allow_origins:
         middleware.insert(
             0,
@@ -77,12 +88,11 @@ def http_app(
                 max_age=cors.max_age,
             ),
         )
+    middleware.insert(0, hosts)  # first of ours, where FastMCP's own guard would be
     return server.http_app(
         path=path,
         transport=transport,
         middleware=middleware,
-        host_origin_protection=True,
-        allowed_hosts=allowed_hosts(config, host, port),
-        allowed_origins=[*config.http.allowed_origins, *cors.allow_origins],
+        host_origin_protection=False,  # `HostOriginGuard` is FastMCP's, its verdicts remembered
         session_idle_timeout=config.http.session_idle_timeout if transport == "http" else None,
     )

@@ -62,6 +62,12 @@ class Metrics:
             buckets=LATENCY_BUCKETS,
             registry=self.registry,
         )
+        self.fast_path = Counter(
+            "mcp_gateway_fast_path_requests",
+            "Requests the HTTP front served itself, without the MCP SDK's server (the fast path).",
+            ["method"],
+            registry=self.registry,
+        )
         self.registry.register(_LiveGauges(live))
 
     def record(self, backend: str, method: str, tool: str, outcome: str, seconds: float) -> None:

@@ -24,9 +24,19 @@ logger = logging.getLogger(__name__)
 tracer = trace.get_tracer("mcp_gateway")
 
 
+def active() -> bool:
+    """Whether a tracer provider is installed to record spans (else they cost nothing). Read
+    from the API's global, which `trace.get_tracer_provider()` would look up in the environment
+    on every call while it is unset."""
+    return getattr(trace, "_TRACER_PROVIDER", None) is not None
+
+
 @contextmanager
 def forward_span(method: str, name: str, attributes: Mapping[str, str]) -> Iterator[trace.Span]:
     """The span of one forwarded request (errors are recorded on it)."""
+    if not active():
+        yield trace.INVALID_SPAN
+        return
     title = f"{method} {name}" if name else method
     with tracer.start_as_current_span(title, kind=trace.SpanKind.CLIENT, attributes=dict(attributes)) as span:
         yield span
@@ -34,6 +44,8 @@ def forward_span(method: str, name: str, attributes: Mapping[str, str]) -> Itera
 
 def carry(params: dict[str, Any]) -> None:
     """Put the current trace context into the request's `_meta` for the backend."""
+    if not active():
+        return
     meta = inject_trace_context(params.get("_meta"))
     if meta is not None:
         params["_meta"] = meta

@@ -2,8 +2,8 @@
 
 A request reads `ActivePolicies.current` once and keeps that bundle to the end, so a reload
 never applies half of one configuration and half of another to the same request. What must
-outlive a reload is carried over: kept results (the store adopts the new bounds), and the audit
-sink when it did not change.
+outlive a reload is carried over: kept results (the store adopts the new bounds), the audit
+sink when it did not change, and the recent audit records the console shows (`recent`).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from pathlib import Path
 from gateway.config import GatewayConfig
 from gateway.policies.audit import AuditLog
 from gateway.policies.ratelimit import BucketStore, RateLimiter
+from gateway.policies.recent import RecentCalls
 from gateway.policies.result_store import ResultStore
 from gateway.policies.views import Views
 
@@ -36,8 +37,11 @@ class ActivePolicies:
     def __init__(self, config: GatewayConfig, *, base_dir: Path, buckets: BucketStore | None = None) -> None:
         self._base_dir = base_dir
         self._buckets = buckets
+        self.recent = RecentCalls(config.ui.recent_calls)
+        """The latest audit records, for the console (kept across reloads and sink changes)."""
         results = ResultStore(config.limits.result_store)
-        self.current = self._build(config, AuditLog(config.audit.sink, base_dir=base_dir), results)
+        audit = AuditLog(config.audit.sink, base_dir=base_dir, recent=self.recent)
+        self.current = self._build(config, audit, results)
 
     def _build(self, config: GatewayConfig, audit: AuditLog, results: ResultStore) -> Policies:
         limiter = RateLimiter(
@@ -55,6 +59,6 @@ class ActivePolicies:
         previous.results.configure(config.limits.result_store)
         audit = previous.audit
         if audit.sink != config.audit.sink:
-            audit = AuditLog(config.audit.sink, base_dir=self._base_dir)
+            audit = AuditLog(config.audit.sink, base_dir=self._base_dir, recent=self.recent)
             previous.audit.close()
         self.current = self._build(config, audit, previous.results)

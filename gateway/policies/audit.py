@@ -9,7 +9,9 @@ themselves), `outcome` (`ok`, `tool_error`, `error`, `rate_limited`, `rejected`,
 name the caller cannot use, outside its view or nonexistent alike, with no backend), `error` (the
 gateway's own message, if any), `latency_ms`, `attempts` (tries made, retries included), and
 `request_id`. Tokens, keys and argument values never appear. The sink is `stderr`, `stdout`, a
-file (appended), or `off`.
+file (appended), or `off`. The latest records are also kept in memory for the operator console
+(`gateway.policies.recent`): always while the sink is on, and only while the console is watched
+when it is off.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, Any
 
+from gateway.policies.recent import RecentCalls
+
 
 def args_digest(arguments: Mapping[str, Any] | None) -> str:
     """SHA-256 of the arguments' canonical JSON: the same call, the same digest."""
@@ -33,8 +37,9 @@ def args_digest(arguments: Mapping[str, Any] | None) -> str:
 class AuditLog:
     """Writes audit records as JSON lines."""
 
-    def __init__(self, sink: str, *, base_dir: Path | None = None) -> None:
+    def __init__(self, sink: str, *, base_dir: Path | None = None, recent: RecentCalls | None = None) -> None:
         self._lock = threading.Lock()
+        self._recent = recent
         self._stream: IO[str] | None
         self._owned = False
         self.sink = sink
@@ -55,19 +60,21 @@ class AuditLog:
 
     @property
     def enabled(self) -> bool:
-        """Whether records are written anywhere."""
-        return self._stream is not None
+        """Whether records are written anywhere (the sink, or a console watching)."""
+        recent = self._recent
+        return self._stream is not None or (recent is not None and recent.watched)
 
     def write(self, **record: Any) -> None:
         """Append one record (a `time` field is added)."""
-        stream = self._stream
+        stream, recent = self._stream, self._recent
+        if stream is None and (recent is None or not recent.watched):
+            return
+        entry = {"time": dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"), **record}
+        if recent is not None:
+            recent.add(entry)
         if stream is None:
             return
-        line = json.dumps(
-            {"time": dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"), **record},
-            separators=(",", ":"),
-            default=str,
-        )
+        line = json.dumps(entry, separators=(",", ":"), default=str)
         with self._lock:
             stream.write(line + "\n")
             stream.flush()

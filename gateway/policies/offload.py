@@ -27,6 +27,7 @@ from typing import Any
 from gateway.config.security import Limits
 from gateway.errors import RequestRejected
 from gateway.policies.result_store import ResultStore, new_id
+from gateway.policies.size import wire_size
 from gateway.principal import Principal
 
 RESULTS_PREFIX = "gateway://results/"
@@ -42,11 +43,6 @@ RESULTS_TEMPLATE: dict[str, Any] = {
 PART_KEY = "gateway/part"
 PREVIEW_BYTES = 400
 KEEP_META_BYTES = 1024
-
-
-def wire_size(value: Any) -> int:
-    """Bytes of `value` as compact JSON (how answers are measured against the limit)."""
-    return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str).encode())
 
 
 def offload(

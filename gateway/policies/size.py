@@ -7,11 +7,11 @@ says so, or (`oversized_response: truncate`) its text is cut and a marker says h
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
 import mcp_types
+import orjson
 
 from gateway.config.security import Limits
 from gateway.errors import RequestRejected
@@ -29,8 +29,9 @@ AUTOMATIC_KEYS = frozenset({"progressToken", "traceparent", "tracestate", "bagga
 MARKER = "[gateway: the answer was {size} bytes, over the limit of {limit}; the rest was cut]"
 
 
-def _size(value: Any) -> int:
-    return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str).encode())
+def wire_size(value: Any) -> int:
+    """Bytes of `value` as compact JSON (how requests and answers are measured against limits)."""
+    return len(orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS))
 
 
 def check_request(params: Mapping[str, Any] | None, limits: Limits) -> None:
@@ -39,7 +40,7 @@ def check_request(params: Mapping[str, Any] | None, limits: Limits) -> None:
         return
     arguments = params.get("arguments")
     if arguments is not None:
-        size = _size(arguments)
+        size = wire_size(arguments)
         if size > limits.max_argument_bytes:
             raise RequestRejected(
                 f"arguments are {size} bytes; the limit is {limits.max_argument_bytes}",
@@ -61,7 +62,7 @@ def check_request(params: Mapping[str, Any] | None, limits: Limits) -> None:
             raise RequestRejected(
                 f"_meta nests deeper than {limits.max_meta_depth} levels", reason="meta_too_deep"
             )
-        size = _size(meta)
+        size = wire_size(meta)
         if size > limits.max_meta_bytes:
             raise RequestRejected(
                 f"_meta is {size} bytes; the limit is {limits.max_meta_bytes}", reason="meta_too_large"
@@ -70,7 +71,7 @@ def check_request(params: Mapping[str, Any] | None, limits: Limits) -> None:
 
 def fit_response(method: str, result: dict[str, Any], limits: Limits, *, backend: str) -> dict[str, Any]:
     """The answer itself, or, when too large, a refusal or a cut answer with a marker."""
-    size = _size(result)
+    size = wire_size(result)
     limit = limits.max_response_bytes
     if size <= limit:
         return result
@@ -91,7 +92,7 @@ def fit_response(method: str, result: dict[str, Any], limits: Limits, *, backend
     messages = result.get("messages", [])
     kept: list[Any] = []
     for message in messages:
-        if _size(kept) + _size(message) > budget:
+        if wire_size(kept) + wire_size(message) > budget:
             break
         kept.append(message)
     kept.append({"role": "user", "content": {"type": "text", "text": marker}})
@@ -103,7 +104,7 @@ def _cut_blocks(blocks: list[Any], budget: int, *, marker: str | None = None) ->
     kept: list[Any] = []
     used = 0
     for block in blocks:
-        size = _size(block)
+        size = wire_size(block)
         if used + size <= budget:
             kept.append(block)
             used += size

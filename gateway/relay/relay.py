@@ -19,6 +19,7 @@ from fastmcp import FastMCP
 from fastmcp.server.dependencies import get_http_request
 from fastmcp.utilities.pagination import paginate_sequence
 from mcp.server.caching import CACHEABLE_METHODS, CacheHint
+from mcp.server.connection import Connection
 from mcp.server.context import ServerRequestContext
 from mcp.server.subscriptions import SubscriptionBus
 from mcp_types import (
@@ -35,6 +36,7 @@ from mcp_types import (
 )
 from pydantic import BaseModel
 
+from gateway.config import GatewayConfig
 from gateway.dispatch.forward import Dispatch
 from gateway.errors import GatewayError, InvalidParams, NotFound, Unsupported, to_mcp_error
 from gateway.methods import LIST_METHODS
@@ -51,6 +53,7 @@ from gateway.relay.toolsearch import NAMES as SEARCH_TOOLS
 from gateway.relay.toolsearch import ToolSearch
 from gateway.routing.directory import Directory
 from gateway.routing.index import Route, RouteIndex, front_items
+from gateway.upstream.caller import Caller
 from gateway.workflows.engine import Workflows
 
 logger = logging.getLogger("gateway.relay")
@@ -134,6 +137,30 @@ class Relay:
             completions=any(c.completions is not None for c in capabilities),
             subscriptions=any(bool(c.resources and c.resources.subscribe) for c in capabilities),
         )
+
+    # -- for the fast path (gateway.relay.fast) ----------------------------------------------
+
+    @property
+    def config(self) -> GatewayConfig:
+        """The configuration in force."""
+        return self._policies.current.config
+
+    def front_session(self, session_id: str) -> Connection | None:
+        """A handshake-era front session the relay has served, while it is open."""
+        return self._sessions.get(session_id)
+
+    async def index_for(self, caller: Caller) -> RouteIndex:
+        """The names `caller` can use (catalogs loaded first)."""
+        await self._ready()
+        return await self._visibility.index_for(caller)
+
+    def parks(self, route: Route, caller: Caller) -> bool:
+        """Whether a call waits for era translation: a 2026 caller, a handshake-era backend."""
+        return caller.modern and self._directory.backends[route.backend].era_for(caller) == "legacy"
+
+    def server_info(self) -> dict[str, Any]:
+        """The gateway's identity, as 2026-07-28 results carry it."""
+        return self._server._mcp_server.server_info_stamp
 
     def caller(self, ctx: Ctx) -> FrontCaller:
         """The calling client; a handshake-era session is remembered for notifications."""

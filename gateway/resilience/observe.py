@@ -60,7 +60,7 @@ class ObservingTransport(httpx2.AsyncBaseTransport):
             # The backend no longer knows this session (it restarted): the request did not run.
             self._note(attempt, Observation(Phase.NOT_SENT, status, detail="session unknown to the backend"))
         elif status in (429, 503):
-            retry_after = _retry_after(response.headers.get("retry-after"))
+            retry_after = retry_after_seconds(response.headers.get("retry-after"))
             self._note(attempt, Observation(Phase.REFUSED, status, retry_after, f"HTTP {status}"))
         elif status in (502, 504):
             self._note(attempt, Observation(Phase.MAYBE_RAN, status, detail=f"HTTP {status}"))
@@ -77,7 +77,7 @@ class ObservingTransport(httpx2.AsyncBaseTransport):
         await self._inner.aclose()
 
 
-def _retry_after(value: str | None) -> float | None:
+def retry_after_seconds(value: str | None) -> float | None:
     """Seconds from a Retry-After header (delta-seconds or an HTTP date)."""
     if value is None:
         return None

@@ -48,3 +48,36 @@ def safe_to_retry(
                 hints = item.get("annotations") or {}
                 return bool(hints.get("readOnlyHint") or hints.get("idempotentHint"))
     return False
+
+
+MAX_PLANS = 4096
+"""Request plans kept per backend (one per method and tool)."""
+
+
+class PlanBook:
+    """`plan_for`, worked out once per method and tool for the config and listing in force (a
+    new config or listing object starts the book afresh)."""
+
+    def __init__(self, max_plans: int = MAX_PLANS) -> None:
+        self._max = max_plans
+        self._plans: dict[tuple[str, str | None], Plan] = {}
+        self._basis: tuple[object, object] | None = None
+
+    def plan(
+        self,
+        config: BackendConfig,
+        listing: object,
+        tools: Sequence[Mapping[str, Any]],
+        method: str,
+        tool: str | None,
+    ) -> Plan:
+        """The plan of one request; `tools` is `listing`'s tools."""
+        basis = self._basis
+        if basis is None or basis[0] is not config or basis[1] is not listing:
+            self._plans, self._basis = {}, (config, listing)
+        plan = self._plans.get((method, tool))
+        if plan is None:
+            plan = plan_for(config, method, tool, tools)
+            if len(self._plans) < self._max:
+                self._plans[(method, tool)] = plan
+        return plan

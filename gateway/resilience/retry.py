@@ -91,8 +91,15 @@ async def run_attempts(
     clock: Clock = time.monotonic,
     sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
 ) -> T:
-    """Run `attempt(timeout)` with the retries `plan` allows; returns its result or raises its error."""
+    """Run `attempt(timeout)` with the retries `plan` allows; returns its result or raises its error.
+
+    The first attempt runs as it is (most succeed); only a failure brings in tenacity, which is
+    handed that failure as its own first attempt, so the retries are exactly as they would be."""
     ends = clock() + plan.deadline
+    try:
+        return await attempt(min(plan.per_try, plan.deadline))
+    except Exception as error:
+        replay: Exception | None = error
     counts = {Phase.NOT_SENT: 0, Phase.MAYBE_RAN: 0}
     backoff = wait_random_exponential(multiplier=plan.policy.backoff.base, max=plan.policy.backoff.max)
     retrying = False
@@ -134,6 +141,9 @@ async def run_attempts(
     try:
         async for trying in retryer:
             with trying:
+                if replay is not None:  # the first attempt, which already failed
+                    failed, replay = replay, None
+                    raise failed
                 if trying.retry_state.attempt_number > 1:
                     if retrying:
                         gate.end_retry()

@@ -27,13 +27,14 @@ from gateway.errors import BackendError, BackendUnavailable
 from gateway.methods import CHANGED, RESOURCE_UPDATED
 from gateway.resilience.breaker import Breaker
 from gateway.resilience.health import HealthChecker
-from gateway.resilience.plans import plan_for, safe_to_retry
+from gateway.resilience.plans import PlanBook, safe_to_retry
 from gateway.resilience.retry import BackendGate, Plan
 from gateway.tasks import TaskHost
 from gateway.upstream.caller import SYSTEM_CALLER, Caller
 from gateway.upstream.catalog import Listing, fetch_kind, fetch_listing, header_maps
 from gateway.upstream.eras import Eras
 from gateway.upstream.events import EventChannel
+from gateway.upstream.failures import message_of
 from gateway.upstream.links.base import Link
 from gateway.upstream.links.factory import make_link
 from gateway.upstream.session import BackendSession, Era
@@ -44,6 +45,9 @@ logger = logging.getLogger("gateway.backend")
 State = Literal["starting", "ready", "failed", "stopped"]
 POOL_IDLE_TIMEOUT = 300.0
 """Shared sessions unused this long are closed (clients' own follow `session_idle_timeout`)."""
+STDIO_MULTIPLEX = 32
+"""Requests one process of a stdio backend declared stateless (`session: pooled`) serves at once,
+told apart by their JSON-RPC ids (where nothing can be asked of the callers)."""
 ChangeHook = Callable[["Backend", str, str | None], Awaitable[None]]
 """(backend, kind, only) — `only` is the client session key when one client's view changed."""
 UpdateHook = Callable[["Backend", BackendSession, str], Awaitable[None]]
@@ -85,6 +89,7 @@ class Backend:
         self.stats: Counter[str] = Counter(requests=0, retries=0, errors=0)
         """Requests forwarded, retries made, requests that failed at the gateway."""
         self.hidden = False
+        self._plans = PlanBook()
         """Down longer than `unavailable_grace`: its tools are taken out of the lists."""
         self.last_success = 0.0
         self._on_health: Callable[[Backend, str], Awaitable[None]] | None = None
@@ -125,6 +130,7 @@ class Backend:
             max_per_principal=config.max_client_sessions_per_principal,
             idle_timeout=config.session_idle_timeout,
             pool_idle_timeout=POOL_IDLE_TIMEOUT,
+            multiplex=STDIO_MULTIPLEX if config.kind == "stdio" else 1,
         )
         sessions = Sessions(self.name, self._open_session, per_client=self.personal, limits=limits)
         self._sessions = sessions
@@ -186,7 +192,8 @@ class Backend:
 
     def plan(self, method: str, tool: str | None) -> Plan:
         """What one request to this backend is allowed (`gateway.resilience.plans`)."""
-        return plan_for(self.config, method, tool, self.listing.tools if self.listing else ())
+        listing = self.listing
+        return self._plans.plan(self.config, listing, listing.tools if listing else (), method, tool)
 
     def safe_to_retry(self, method: str, tool: str | None) -> bool:
         """Whether a request may be tried again after it may have run."""
@@ -329,7 +336,7 @@ class Backend:
                     self._listing_key = (session.era, signature(session.client_capabilities))
             except (BackendError, MCPError) as error:
                 self.state = "failed"
-                self.last_error = _message(error)
+                self.last_error = message_of(error)
                 logger.warning("backend %s unavailable: %s", self.name, self.last_error)
                 return False
             self._set_listing(listing)
@@ -371,7 +378,7 @@ class Backend:
                         else None
                     )
             except (BackendError, MCPError) as error:
-                logger.warning("backend %s: re-listing %s failed: %s", self.name, kind, _message(error))
+                logger.warning("backend %s: re-listing %s failed: %s", self.name, kind, message_of(error))
                 return
             listing = self.listing or Listing()
             listing = replace(listing, **{kind: items})
@@ -386,11 +393,3 @@ class Backend:
         self._header_maps = header_maps(listing)
         for session in self.open_sessions():
             session.remember_tool_schemas(self._header_maps)
-
-
-def _message(error: BaseException) -> str:
-    if isinstance(error, BackendError):
-        return error.message
-    if isinstance(error, MCPError):
-        return f"backend error {error.error.code}: {error.error.message}"
-    return type(error).__name__

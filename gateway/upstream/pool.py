@@ -4,6 +4,13 @@ A session serves one request at a time (its caller owns it for that long), so an
 backend sends during the request reaches exactly that request's client. The pool opens sessions
 lazily up to its size; a session that died is dropped and replaced on the next request. Which
 pool (or a client's own session) serves a request is `gateway.upstream.sessions`' decision.
+
+A pool of sessions that carry no client's state and cannot be asked anything (a backend the
+operator declared stateless, whose callers declared neither sampling nor elicitation) may be
+given a `depth`: each session then serves up to that many requests at once, told apart by their
+JSON-RPC ids, so one stdio process is not one call at a time. Progress travels with its
+request's token; a log message goes to the request's client while it is the only one in
+flight (over stdio nothing else says which request a log message belongs to).
 """
 
 from __future__ import annotations
@@ -54,13 +61,18 @@ class SessionPool:
         factory: SessionFactory,
         size: int,
         *,
+        depth: int = 1,
         backend: str = "backend",
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._factory = factory
         self._backend = backend
         self._size = size
-        self._permits = anyio.Semaphore(size)
+        self._depth = depth
+        self._permits = anyio.Semaphore(size * depth)
+        self._load: dict[BackendSession, list[Caller]] = {}
+        """Multiplexed sessions (`depth` > 1) and the callers each is serving now."""
+        self._opening = anyio.Lock()
         self._idle: list[BackendSession] = []
         self._all: set[BackendSession] = set()
         self._clock = clock
@@ -69,6 +81,10 @@ class SessionPool:
 
     @asynccontextmanager
     async def lease(self, caller: Caller) -> AsyncIterator[BackendSession]:
+        if self._depth > 1:
+            async with self._shared(caller) as session:
+                yield session
+            return
         await self._permits.acquire()
         hold = _Lease(self._permits)
         try:
@@ -87,6 +103,40 @@ class SessionPool:
                     self._forget(session)
         finally:
             hold.end()
+
+    @asynccontextmanager
+    async def _shared(self, caller: Caller) -> AsyncIterator[BackendSession]:
+        """A share of a multiplexed session: the least busy one, or a new one while the pool
+        has room (a permit guarantees one of them has a free slot)."""
+        async with self._permits:
+            session = await self._least_busy()
+            callers = self._load.setdefault(session, [])
+            callers.append(caller)
+            session.caller = caller if len(callers) == 1 else None
+            try:
+                yield session
+            finally:
+                callers.remove(caller)
+                session.caller = callers[0] if len(callers) == 1 else None
+                self.last_used = self._last_used[session.id] = self._clock()
+                if not session.alive and not callers:
+                    self._load.pop(session, None)
+                    self._forget(session)
+
+    async def _least_busy(self) -> BackendSession:
+        async with self._opening:  # one session opens at a time: the others then share it
+            for dead in [s for s, callers in self._load.items() if not s.alive and not callers]:
+                self._load.pop(dead)
+                self._forget(dead)
+            live = [s for s in self._load if s.alive]
+            if live:
+                session = min(live, key=lambda s: len(self._load[s]))
+                if len(self._load[session]) < self._depth or len(live) >= self._size:
+                    return session
+            session = await self._factory()
+            self._all.add(session)
+            self._load[session] = []
+            return session
 
     async def _checkout(self) -> BackendSession:
         while self._idle:
@@ -110,14 +160,19 @@ class SessionPool:
     @property
     def busy(self) -> bool:
         """Whether any of its sessions is serving a request now."""
+        if self._depth > 1:
+            return any(self._load.values())
         return len(self._idle) < len(self._all)
 
     async def reap_idle(self, timeout: float) -> int:
         """Close the sessions unused for `timeout`; returns how many were closed."""
         now = self._clock()
-        stale = [s for s in self._idle if now - self._last_used.get(s.id, now) > timeout]
+        idle = [s for s, callers in self._load.items() if not callers] if self._depth > 1 else self._idle
+        stale = [s for s in idle if now - self._last_used.get(s.id, now) > timeout]
         for session in stale:
-            self._idle.remove(session)
+            if session in self._idle:
+                self._idle.remove(session)
+            self._load.pop(session, None)
             self._forget(session)
             await session.aclose()
         return len(stale)
@@ -126,6 +181,6 @@ class SessionPool:
         return [s for s in self._all if s.alive]
 
     async def aclose(self) -> None:
-        sessions, self._all, self._idle = list(self._all), set(), []
+        sessions, self._all, self._idle, self._load = list(self._all), set(), [], {}
         for session in sessions:
             await session.aclose()

@@ -22,7 +22,6 @@ from contextlib import AsyncExitStack
 from typing import Any, Literal
 
 import anyio
-import httpx2
 import mcp_types
 from mcp.client._probe import negotiate_auto
 from mcp.client.session import ClientSession
@@ -45,8 +44,11 @@ from gateway.methods import BACKEND_EVENTS
 from gateway.resilience.observe import ATTEMPT_HEADER
 from gateway.resilience.phases import Phase
 from gateway.tasks import TaskHost
+from gateway.upstream import hop
 from gateway.upstream.caller import Caller
-from gateway.upstream.links.base import Link
+from gateway.upstream.failures import TRANSPORT_ERRORS, describe_failure
+from gateway.upstream.links.base import HopIdentity, Link
+from gateway.upstream.wire import Wire
 
 logger = logging.getLogger("gateway.session")
 
@@ -56,17 +58,6 @@ Era = Literal["legacy", "modern"]
 EventHook = Callable[["BackendSession", str, Mapping[str, Any] | None], Awaitable[None]]
 
 _ids = itertools.count(1)
-
-# Failures that mean "the transport could not be used": nothing reached the backend, or the
-# session is gone. Mapped to the gateway's errors here and nowhere else.
-TRANSPORT_ERRORS: tuple[type[BaseException], ...] = (
-    OSError,
-    httpx2.TransportError,
-    httpx2.HTTPStatusError,
-    anyio.BrokenResourceError,
-    anyio.ClosedResourceError,
-    anyio.EndOfStream,
-)
 
 
 class _WatchedDispatcher(JSONRPCDispatcher[Any]):
@@ -140,6 +131,7 @@ class BackendSession:
         self._failure: BaseException | None = None
         self._lost = False
         self._scope = anyio.CancelScope()
+        self._hop = HopIdentity()
 
     def __repr__(self) -> str:
         return f"<BackendSession {self.backend}#{self.id} {'alive' if self.alive else 'closed'}>"
@@ -155,16 +147,24 @@ class BackendSession:
             self._scope.cancel()
             raise BackendUnavailable(self.backend, f"no handshake within {self._connect_timeout:g}s")
         if self._failure is not None:
-            raise BackendUnavailable(self.backend, _describe_failure(self._failure)) from None
+            raise BackendUnavailable(self.backend, describe_failure(self._failure)) from None
 
     async def _run(self) -> None:
         with self._scope:
             try:
                 async with AsyncExitStack() as stack:
-                    read, write = await stack.enter_async_context(self._link.connect())
+                    read, write = await stack.enter_async_context(self._link.connect(self._hop))
                     dispatcher = _WatchedDispatcher(read, write, on_close=self._mark_lost)
                     session = await stack.enter_async_context(_RelayClientSession(self, dispatcher))
                     await self._negotiate(session)
+                    if (
+                        self._link.wire is not None
+                        and session.protocol_version not in MODERN_PROTOCOL_VERSIONS
+                    ):
+                        # Requests bypass the SDK's transport from here: a ping through it first
+                        # means the backend has had `notifications/initialized` (sent before it)
+                        # when the first request arrives.
+                        await session.send_ping()
                     self._session = session
                     self._ready.set()
                     await self._stop.wait()
@@ -173,7 +173,7 @@ class BackendSession:
                     self._failure = error
                 else:
                     logger.warning(
-                        "backend %s session #%s ended: %s", self.backend, self.id, _describe_failure(error)
+                        "backend %s session #%s ended: %s", self.backend, self.id, describe_failure(error)
                     )
             finally:
                 self._lost = True
@@ -282,6 +282,9 @@ class BackendSession:
             data["params"] = dict(params)
         opts: dict[str, Any] = {"timeout": timeout}
         session._stamp(data, opts)  # type: ignore[arg-type]  # era headers and _meta, as the SDK does
+        wire = self._link.wire
+        if wire is not None:
+            return await self._on_wire(wire, method, data, opts, on_progress, headers)
         if on_progress is not None:
             opts["on_progress"] = on_progress
         attempt = secrets.token_hex(8)
@@ -306,7 +309,33 @@ class BackendSession:
         except TRANSPORT_ERRORS as error:
             self._raise_observed(attempt)
             self._mark_lost()
-            raise BackendSessionLost(self.backend, _describe_failure(error)) from None
+            raise BackendSessionLost(self.backend, describe_failure(error)) from None
+
+    async def _on_wire(
+        self,
+        wire: Wire,
+        method: str,
+        data: dict[str, Any],
+        opts: dict[str, Any],
+        on_progress: ProgressFnT | None,
+        headers: Mapping[str, str] | None,
+    ) -> dict[str, Any]:
+        """The request on the link's wire (`gateway.upstream.hop`), in this session."""
+        try:
+            return await hop.call(
+                wire,
+                method,
+                data.get("params") or {},
+                {**opts.get("headers", {}), **(headers or {})},
+                session_id=self._hop.session_id,
+                timeout=opts["timeout"],
+                on_progress=on_progress,
+                on_request=self._server_request,
+                on_notification=self._server_notification,
+            )
+        except BackendUnavailable:  # not sent: the backend is down, or forgot this session
+            self._mark_lost()
+            raise
 
     def _raise_observed(self, attempt: str) -> None:
         """Raise the failure the HTTP transport saw for this attempt, if it saw one."""
@@ -369,25 +398,3 @@ class BackendSession:
 async def _discover(session: ClientSession) -> None:
     raw = await session.send_discover(LATEST_MODERN_VERSION)
     session.adopt(mcp_types.DiscoverResult.model_validate(raw))
-
-
-def _describe_failure(error: BaseException) -> str:
-    """A short, safe description of why a session could not be used (no URLs, no secrets)."""
-    if isinstance(error, BaseExceptionGroup):
-        inner = error.exceptions[0] if error.exceptions else error
-        return _describe_failure(inner)
-    if isinstance(error, MCPError):
-        return f"handshake refused: {error.error.message}"
-    if isinstance(error, httpx2.ConnectError | ConnectionRefusedError):
-        return "connection refused"
-    if isinstance(error, httpx2.TimeoutException):
-        return "timed out"
-    if isinstance(error, httpx2.HTTPStatusError):
-        return f"HTTP {error.response.status_code}"
-    if isinstance(error, FileNotFoundError):
-        return "command not found"
-    if isinstance(error, OSError):
-        return f"OS error ({error.strerror or type(error).__name__})"
-    if isinstance(error, anyio.EndOfStream | anyio.ClosedResourceError | anyio.BrokenResourceError):
-        return "connection closed"
-    return type(error).__name__

@@ -39,6 +39,8 @@ from gateway.upstream.session import BackendSession, Era
 MAX_POOLS = 16
 """Distinct (era, capabilities) pools one backend keeps; more are refused."""
 
+MAX_KEYS = 1024
+"""Pool keys remembered per backend (one per distinct capabilities object seen)."""
 Opener = Callable[[Era, mcp_types.ClientCapabilities], Awaitable[BackendSession]]
 Clock = Callable[[], float]
 
@@ -79,6 +81,9 @@ class SessionLimits:
     max_per_principal: int
     idle_timeout: float
     pool_idle_timeout: float = 300.0
+    multiplex: int = 1
+    """Requests one shared session may serve at once when nothing can be asked of its callers
+    (see `gateway.upstream.pool`): more than 1 only for a backend declared stateless."""
 
 
 class _Bound:
@@ -111,6 +116,9 @@ class Sessions:
         self._bound: dict[str, _Bound] = {}
         self._locks: dict[str, anyio.Lock] = {}
         self._pools: dict[tuple[Era, str], SessionPool] = {}
+        # (era, id of a capabilities object) → (that object, its pool key); the object is kept,
+        # so its id cannot be another's while the entry lives
+        self._keys: dict[tuple[Era, int], tuple[object, tuple[Era, str]]] = {}
 
     def binds(self, caller: Caller, era: Era) -> bool:
         """Whether `caller` is served by a session of its own in `era`."""
@@ -130,8 +138,17 @@ class Sessions:
         return self.pool(caller, era).lease(caller)
 
     def pool_key(self, caller: Caller, era: Era) -> tuple[Era, str]:
-        """The shared pool `caller` is served from in `era`."""
-        return era, signature(declared(caller, roots=era == "modern"))
+        """The shared pool `caller` is served from in `era` (worked out once per set of
+        declared capabilities: a session's, or a parsed 2026 declaration, is one object)."""
+        capabilities = caller.capabilities
+        known = self._keys.get((era, id(capabilities)))
+        if known is not None and known[0] is capabilities:
+            return known[1]
+        key = era, signature(declared(caller, roots=era == "modern"))
+        if len(self._keys) >= MAX_KEYS:
+            self._keys.clear()
+        self._keys[(era, id(capabilities))] = (capabilities, key)
+        return key
 
     def pool(self, caller: Caller, era: Era) -> SessionPool:
         """The shared pool for `caller`'s declared capabilities (made on first use)."""
@@ -144,9 +161,11 @@ class Sessions:
                     reason="session_limit",
                 )
             capabilities = declared(caller, roots=era == "modern")
+            askable = capabilities.sampling is not None or capabilities.elicitation is not None
             pool = self._pools[key] = SessionPool(
                 lambda: self._open(era, capabilities),
                 self._limits.pool_size,
+                depth=1 if askable or self.per_client else self._limits.multiplex,
                 backend=self._backend,
                 clock=self._clock,
             )

@@ -18,9 +18,18 @@ from gateway.config import BackendConfig
 from gateway.egress import Egress
 from gateway.resilience.observe import Observation
 from gateway.upstream.http import USER_AGENT
+from gateway.upstream.wire import Wire
 
 Streams = tuple[Any, Any]
 """(read stream, write stream) as the SDK's transports yield them."""
+
+
+class HopIdentity:
+    """What a transport connection learnt about its session: the id the backend gave it
+    (streamable HTTP, handshake era; None otherwise)."""
+
+    def __init__(self) -> None:
+        self.session_id: str | None = None
 
 
 class Link(ABC):
@@ -43,8 +52,14 @@ class Link(ABC):
         return None
 
     @abstractmethod
-    def connect(self) -> AbstractAsyncContextManager[Streams]:
-        """A new transport connection (entered by the session that owns it)."""
+    def connect(self, hop: HopIdentity | None = None) -> AbstractAsyncContextManager[Streams]:
+        """A new transport connection (entered by the session that owns it); what it learns of
+        its session goes in `hop`."""
+
+    @property
+    def wire(self) -> Wire | None:
+        """The raw hop requests take (streamable HTTP links), else None: the SDK session carries them."""
+        return None
 
     def describe(self) -> str:
         """Where the backend is, safe to show (no credentials)."""

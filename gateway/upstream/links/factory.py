@@ -1,4 +1,5 @@
-"""`make_link`: the link one backend's config asks for."""
+"""`make_link`: the link one backend's config asks for (the OpenAPI link, whose parser and
+schema stack weigh 11 MB, is imported only by a config that has an `openapi:` backend)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ from gateway.egress import Egress
 from gateway.upstream.links.base import Link
 from gateway.upstream.links.http import HttpLink
 from gateway.upstream.links.module import ModuleLink
-from gateway.upstream.links.openapi.link import OpenApiLink
 from gateway.upstream.links.sse import SseLink
 from gateway.upstream.links.stdio import StdioLink
 
@@ -24,5 +24,7 @@ def make_link(name: str, config: BackendConfig, *, base_dir: Path, namespace: st
     if kind == "sse":
         return SseLink(name, config, egress=egress)
     if kind == "openapi":
+        from gateway.upstream.links.openapi.link import OpenApiLink
+
         return OpenApiLink(name, config, base_dir=base_dir, egress=egress)
     return ModuleLink(name, config, base_dir=base_dir)

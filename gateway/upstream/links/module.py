@@ -18,7 +18,7 @@ from fastmcp import FastMCP
 
 from gateway.config import BackendConfig
 from gateway.errors import ConfigError
-from gateway.upstream.links.base import Link, Streams
+from gateway.upstream.links.base import HopIdentity, Link, Streams
 from gateway.upstream.links.inmemory import serve_in_memory
 
 
@@ -63,7 +63,7 @@ class ModuleLink(Link):
         server = self.load()
         await stack.enter_async_context(server._lifespan_manager())
 
-    def connect(self) -> AbstractAsyncContextManager[Streams]:
+    def connect(self, hop: HopIdentity | None = None) -> AbstractAsyncContextManager[Streams]:
         return self._connect()
 
     @asynccontextmanager

@@ -10,7 +10,7 @@ from mcp.client.sse import sse_client
 from gateway.config import BackendConfig
 from gateway.egress import Egress
 from gateway.upstream.http import hardened_client
-from gateway.upstream.links.base import Link, Streams, backend_headers, check_url_egress
+from gateway.upstream.links.base import HopIdentity, Link, Streams, backend_headers, check_url_egress
 
 SSE_READ_TIMEOUT_FLOOR = 300.0
 
@@ -27,7 +27,7 @@ class SseLink(Link):
     async def check(self) -> None:
         await check_url_egress(self._egress, self.config)
 
-    def connect(self) -> AbstractAsyncContextManager[Streams]:
+    def connect(self, hop: HopIdentity | None = None) -> AbstractAsyncContextManager[Streams]:
         config, egress = self.config, self._egress
         assert config.url is not None
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from mcp.client.stdio import StdioServerParameters, stdio_client
 
 from gateway.config import BackendConfig
-from gateway.upstream.links.base import Link, Streams
+from gateway.upstream.links.base import HopIdentity, Link, Streams
 
 PYTHON_ALIASES = frozenset({"python", "python3"})
 NAMESPACE_ENV = "MCP_TOOL_PREFIX"
@@ -36,7 +36,7 @@ class StdioLink(Link):
         cwd = base_dir / config.cwd if config.cwd else base_dir
         self.parameters = StdioServerParameters(command=program, args=list(args), env=env, cwd=str(cwd))
 
-    def connect(self) -> AbstractAsyncContextManager[Streams]:
+    def connect(self, hop: HopIdentity | None = None) -> AbstractAsyncContextManager[Streams]:
         # The child's stderr is the gateway process's own (not a replaced sys.stderr).
         errlog = sys.__stderr__ if sys.__stderr__ is not None else sys.stderr
         return stdio_client(self.parameters, errlog=errlog)

@@ -14,13 +14,13 @@ from typing import Any
 import anyio
 import httpx2
 import pytest
-import uvicorn
 from fastmcp.utilities.asgi_transport import run_asgi_lifespan
 from starlette.applications import Starlette
 
 from gateway.front.connections import protocol_with_header_deadline
-from tests.conftest import free_port, make_gateway
+from tests.conftest import make_gateway
 from tests.gateway.front.raw import HEADERS, INIT
+from tests.serving import serving
 
 KEY = "ops-key-0123456789abcdef"
 OTHER = "analyst-key-0123456789ab"
@@ -186,15 +186,8 @@ def _first_session(client: httpx2.AsyncClient) -> str:
 @pytest.mark.asyncio
 async def test_a_client_trickling_its_headers_is_cut_off() -> None:
     """A real socket: one header line now and then never completes a request; it is closed."""
-    port = free_port()
-    config = uvicorn.Config(
-        _hello, host="127.0.0.1", port=port, log_config=None, http=protocol_with_header_deadline(0.3)
-    )
-    server = uvicorn.Server(config)
-    async with anyio.create_task_group() as group:
-        group.start_soon(server.serve)
-        while not server.started:  # noqa: ASYNC110 - uvicorn says when it listens
-            await anyio.sleep(0.01)
+    async with serving(_hello, lifespan="off", http=protocol_with_header_deadline(0.3)) as url:
+        port = int(url.rsplit(":", 1)[1])
         stream = await anyio.connect_tcp("127.0.0.1", port)
         await stream.send(b"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\n")
         with anyio.fail_after(3):
@@ -203,7 +196,33 @@ async def test_a_client_trickling_its_headers_is_cut_off() -> None:
         await fine.send(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         with anyio.fail_after(3):
             assert b"200" in await fine.receive()
-        server.should_exit = True
+
+
+@pytest.mark.asyncio
+async def test_a_long_request_after_another_on_the_same_connection_is_not_cut_off() -> None:
+    """uvicorn starts a pipelined request once the one before has answered, before that one's
+    task has ended: the deadline for headers must not come back while the second one runs."""
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        if scope["path"] == "/long":
+            await anyio.sleep(0.6)  # a request that runs past the 0.2 s header deadline
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"2")]})
+        await send({"type": "http.response.body", "body": b"ok"})
+        await anyio.sleep(0.05)  # work after the answer (audit, metrics) while the next one starts
+
+    async with serving(app, lifespan="off", http=protocol_with_header_deadline(0.2)) as url:
+        stream = await anyio.connect_tcp("127.0.0.1", int(url.rsplit(":", 1)[1]))
+        request = "GET {} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+        await stream.send((request.format("/short") + request.format("/long")).encode())
+        received = b""
+        with anyio.fail_after(5):
+            while received.count(b"200 OK") < 2:
+                chunk = await stream.receive()
+                assert chunk, f"the connection was closed after {received!r}"
+                received += chunk
+        await stream.aclose()
 
 
 async def _closed(stream: Any) -> bool:

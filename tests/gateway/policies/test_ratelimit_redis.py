@@ -95,7 +95,8 @@ class TestSharedBuckets:
             assert await outcome(limits, tool="fast_tool")
         with pytest.raises(RequestRejected, match="principal 'ops'"):
             await limits.check("ops", "fast_tool", "b")
-        assert float(await inspect.hget(f"{prefix}p:ops", "level")) == pytest.approx(0.0, abs=1e-3)
+        # Redis refills on its own clock while the test runs: a few ms at 10/min, far from a token
+        assert float(await inspect.hget(f"{prefix}p:ops", "level")) == pytest.approx(0.0, abs=0.1)
 
     async def test_a_refused_call_writes_nothing(
         self, stores: list[RedisBuckets], inspect: Redis, prefix: str

@@ -8,10 +8,12 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import anyio
 import httpx2
 import pytest
 import pytest_asyncio
+from aiohttp.client_reqrep import ConnectionKey
 from fastmcp import Client
 from fastmcp.exceptions import ToolError
 from mcp.shared.exceptions import MCPError
@@ -61,18 +63,20 @@ def gateway_for(policy: str = "", mode: str = "auto") -> Any:
     )
 
 
-class RefuseNext(httpx2.AsyncBaseTransport):
-    """Stands in for a backend that refuses the next `count` connections."""
+class RefuseNext:
+    """Stands in for a backend that refuses the next `count` connections of `tools/call`s
+    (in place of the backend wire's POST)."""
 
-    def __init__(self, inner: httpx2.AsyncBaseTransport, count: int) -> None:
-        self.inner = inner
+    def __init__(self, post: Any, count: int) -> None:
+        self.post = post
         self.count = count
 
-    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
-        if self.count > 0 and b'"tools/call"' in request.content:
+    def __call__(self, body: bytes, headers: Any) -> Any:
+        if self.count > 0 and b'"tools/call"' in body:
             self.count -= 1
-            raise httpx2.ConnectError("connection refused (injected)")
-        return await self.inner.handle_async_request(request)
+            key = ConnectionKey("127.0.0.1", FAULTY_PORT, False, True, None, None, None, None)
+            raise aiohttp.ClientConnectorError(key, ConnectionRefusedError(111, "refused (injected)"))
+        return self.post(body, headers)
 
 
 @pytest_asyncio.fixture
@@ -89,7 +93,7 @@ class TestRetries:
     async def test_a_refused_connection_is_retried_and_the_tool_runs_once(self, client: Any) -> None:
         """Item 4: nothing was sent, so trying again is safe whatever the tool does."""
         link = client.gateway.backends["f"].link
-        link.transport._inner = RefuseNext(link.transport._inner, 1)
+        link.wire._post = RefuseNext(link.wire._post, 1)
         result = await client.call_tool("f_work", {"tag": "a"})
         assert result.data == "done a"
         assert executions("work") == 1

@@ -3,24 +3,22 @@
 config; the caller's name only where the config asks for it.
 
 The gateway's real HTTP front in process; the backend (tests/fakes/recorder.py, which answers
-with the headers it got) is a real streamable-HTTP app behind the backend's own HTTP client,
-reached in process instead of over a socket.
+with the headers it got) is a real streamable-HTTP app on a socket of 127.0.0.1, reached both by
+the session's SDK transport and by the gateway's raw hop.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
-from fastmcp.utilities.asgi_transport import StreamingASGITransport, run_asgi_lifespan
 
 from gateway.app import Gateway
 from tests.conftest import make_gateway
 from tests.fakes import recorder
 from tests.gateway.authed import http_front
+from tests.serving import serving
 
 KEY = "ops-key-0123456789abcdef"
 BACKEND_TOKEN = "backend-own-token-0123456789"
@@ -31,12 +29,12 @@ auth:
     ops: {{key: "{KEY}"}}
 backends:
   rec:
-    url: http://127.0.0.1:9/mcp
+    url: "${{RECORDER_URL}}"
     bearer_token: "${{BACKEND_TOKEN}}"
     headers: {{X-Backend-Tenant: "${{BACKEND_TENANT}}"}}
     forward_identity: {{header: X-Caller}}
   plain:
-    url: http://127.0.0.1:9/mcp
+    url: "${{RECORDER_URL}}"
 """
 CALLER_HEADERS = {
     "cookie": COOKIE,
@@ -46,21 +44,15 @@ CALLER_HEADERS = {
 }
 
 
-@asynccontextmanager
-async def with_recorders(gateway: Gateway) -> AsyncIterator[None]:
-    """Both backends' HTTP clients reach the recorder app in process (not port 9)."""
-    app = recorder.mcp.http_app()
-    async with run_asgi_lifespan(app), StreamingASGITransport(app) as transport:
-        for name in ("rec", "plain"):
-            gateway.backends[name].link.transport._inner = transport  # type: ignore[attr-defined]
-        yield
-
-
 async def received(era: str, tool: str) -> dict[str, Any]:
     """The headers the backend got for one call by `ops`, lower-cased."""
-    gateway = make_gateway(CONFIG, environ={"BACKEND_TOKEN": BACKEND_TOKEN, "BACKEND_TENANT": "t-1"})
+    async with serving(recorder.mcp.http_app()) as url:
+        environ = {"BACKEND_TOKEN": BACKEND_TOKEN, "BACKEND_TENANT": "t-1", "RECORDER_URL": f"{url}/mcp"}
+        return await _call(make_gateway(CONFIG, environ=environ), era, tool)
+
+
+async def _call(gateway: Gateway, era: str, tool: str) -> dict[str, Any]:
     async with (
-        with_recorders(gateway),
         http_front(gateway) as front,
         front.client(auth=KEY, mode=era, headers=CALLER_HEADERS) as client,
     ):

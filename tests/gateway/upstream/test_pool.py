@@ -270,3 +270,67 @@ class TestPool:
             session.alive = False
         async with pool.lease(StubCaller("c")) as session:  # type: ignore[arg-type]
             assert session is made[1]
+
+
+@pytest.mark.asyncio
+class TestMultiplexedPool:
+    """A pool with `depth`: several requests share one session (a stdio backend declared stateless)."""
+
+    async def test_requests_share_one_session_up_to_its_depth(self) -> None:
+        made: list[StubSession] = []
+        pool = SessionPool(factory(made), 1, depth=3)
+        inside = 0
+        three_in = anyio.Event()
+        release = anyio.Event()
+
+        async def call() -> None:
+            nonlocal inside
+            async with pool.lease(StubCaller("c")) as session:  # type: ignore[arg-type]
+                assert session is made[0]
+                inside += 1
+                if inside == 3:
+                    three_in.set()
+                await release.wait()
+                inside -= 1
+
+        async with anyio.create_task_group() as group:
+            for _ in range(4):
+                group.start_soon(call)
+            with anyio.fail_after(1):
+                await three_in.wait()
+            await anyio.wait_all_tasks_blocked()
+            assert (len(made), inside) == (1, 3), "one process; the fourth request waits for a slot"
+            release.set()
+        assert len(made) == 1
+
+    async def test_a_backend_message_goes_to_the_only_caller_in_flight_and_to_nobody_when_several_are(
+        self,
+    ) -> None:
+        made: list[StubSession] = []
+        pool = SessionPool(factory(made), 1, depth=2)
+        one, two = StubCaller("one"), StubCaller("two")
+        async with pool.lease(one) as session:  # type: ignore[arg-type]
+            assert session.caller is one
+            async with pool.lease(two):  # type: ignore[arg-type]
+                assert session.caller is None, "over stdio a log names no request: it is nobody's"
+            assert session.caller is one
+
+    async def test_a_dead_shared_session_is_replaced_once_its_requests_are_done(self) -> None:
+        made: list[StubSession] = []
+        pool = SessionPool(factory(made), 1, depth=2)
+        async with pool.lease(StubCaller("c")) as session:  # type: ignore[arg-type]
+            session.alive = False
+        async with pool.lease(StubCaller("c")) as session:  # type: ignore[arg-type]
+            assert session is made[1]
+        assert not pool.busy
+
+
+@pytest.mark.asyncio
+async def test_only_a_pooled_backend_whose_callers_cannot_be_asked_multiplexes() -> None:
+    made: list[StubSession] = []
+    limits = SessionLimits(pool_size=1, max_clients=4, max_per_principal=4, idle_timeout=60, multiplex=8)
+    pooled = Sessions("b", factory(made), per_client=False, limits=limits)
+    personal = Sessions("b", factory(made), per_client=True, limits=limits)
+    assert pooled.pool(StubCaller("a"), "legacy")._depth == 8  # type: ignore[arg-type]
+    assert pooled.pool(StubCaller("s", capabilities=SAMPLING), "legacy")._depth == 1  # type: ignore[arg-type]
+    assert personal.pool(StubCaller("m", bindable=False), "modern")._depth == 1  # type: ignore[arg-type]

@@ -24,7 +24,7 @@ from gateway.config import BackendConfig
 from gateway.config.openapi import OpenApiConfig
 from gateway.egress import Egress, EgressError
 from gateway.errors import ConfigError
-from gateway.upstream.links.base import Link, Streams
+from gateway.upstream.links.base import HopIdentity, Link, Streams
 from gateway.upstream.links.inmemory import serve_in_memory
 from gateway.upstream.links.openapi.document import fetch_document, read_document_file, resolve_base_url
 from gateway.upstream.links.openapi.server import api_client, build_server, invalid_document, origin_of
@@ -129,7 +129,7 @@ class OpenApiLink(Link):
             _, host, port = origin_of(self.base_url)
             await self._egress.check_host(host, port)
 
-    def connect(self) -> AbstractAsyncContextManager[Streams]:
+    def connect(self, hop: HopIdentity | None = None) -> AbstractAsyncContextManager[Streams]:
         return self._connect()
 
     @asynccontextmanager

@@ -1,0 +1,73 @@
+"""`Answer`: the HTTP response to one fast-path request, framed as the SDK frames it.
+
+A handshake-era (2025-11-25) POST is always answered with a server-sent event stream; a
+2026-07-28 one with plain JSON, unless something is sent before the result (progress, a log
+line), in which case the stream starts with it. Headers are the SDK's: the stream's cache and
+buffering headers, and the session id on a handshake-era session's answers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+import orjson
+
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+
+STREAM_HEADERS = [
+    (b"content-type", b"text/event-stream"),
+    (b"cache-control", b"no-cache, no-transform"),
+    (b"connection", b"keep-alive"),
+    (b"x-accel-buffering", b"no"),
+]
+
+
+def event(message: dict[str, Any]) -> bytes:
+    """One JSON-RPC message as a server-sent event."""
+    return b"event: message\r\ndata: " + orjson.dumps(message) + b"\r\n\r\n"
+
+
+class Answer:
+    """Writes one request's response: messages before the result, then the result."""
+
+    def __init__(self, send: Send, *, session_id: str | None, stream: bool) -> None:
+        self._send = send
+        self._session_id = session_id
+        self._stream = stream
+        self._started = False
+        self.finished = False
+
+    @property
+    def started(self) -> bool:
+        """Whether anything of the response has been sent."""
+        return self._started
+
+    async def notify(self, message: dict[str, Any]) -> None:
+        """Send a message before the result (the response becomes a stream)."""
+        await self._start_stream()
+        await self._send({"type": "http.response.body", "body": event(message), "more_body": True})
+
+    async def finish(self, message: dict[str, Any] | None) -> None:
+        """Send the result (or nothing: a cancelled request) and end the response."""
+        if self.finished:
+            return
+        self.finished = True
+        if self._stream or self._started:
+            await self._start_stream()
+            body = event(message) if message is not None else b""
+            await self._send({"type": "http.response.body", "body": body, "more_body": False})
+            return
+        payload = orjson.dumps(message) if message is not None else b""
+        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
+        await self._send({"type": "http.response.start", "status": 200, "headers": headers})
+        await self._send({"type": "http.response.body", "body": payload, "more_body": False})
+
+    async def _start_stream(self) -> None:
+        if self._started:
+            return
+        self._started = True
+        headers = list(STREAM_HEADERS)
+        if self._session_id is not None:
+            headers.append((b"mcp-session-id", self._session_id.encode("latin-1")))
+        await self._send({"type": "http.response.start", "status": 200, "headers": headers})

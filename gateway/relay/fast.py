@@ -1,0 +1,291 @@
+"""The fast path: a `tools/call` served straight from the HTTP request, without the SDK's server.
+
+The MCP SDK's server runs every request through a session transport, memory streams, a
+dispatcher and FastMCP's middleware before the relay sees it. For the request most clients make
+most of the time, a `tools/call` of a backend tool, `FastPath` (an ASGI layer just inside the
+HTTP guard, which already parsed the message) does what the relay would do with it directly:
+the caller's view, the same `Dispatch.forward` (limits, rate limits, audit, metrics, tracing,
+retries, deadlines, the backend's session and era), the same shaping of the result for the
+client's era, and writes the answer as the SDK would frame it (`gateway.relay.answer`).
+
+It takes a request only where it gives the client exactly what the full relay would:
+
+- the caller is authenticated (when `auth` is on) with the required scopes;
+- a 2026-07-28 request the SDK would accept (its routing headers, its `Mcp-Param-*` headers
+  checked against the tool in the caller's view), for a backend that speaks 2026-07-28 too;
+- or a request in a handshake-era session the gateway already knows (it has served it once),
+  whose client declared nothing a backend could ask of it (sampling, elicitation, roots);
+- a tool of a backend in the caller's view (not a workflow, not the search tools).
+
+Lists (`tools/list` and the others) from such callers are answered again from the result the
+full relay put on the wire for the same view, method, version, cursor and principal
+(`gateway.relay.fastlists`): the first goes through the SDK's server.
+
+Anything else goes on to the SDK's server and the full relay, unchanged. A client that goes away
+cancels its call (its connection closing; in a handshake-era session also its
+`notifications/cancelled`), as on the full relay.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
+from typing import Any
+
+import anyio
+import mcp_types
+import orjson
+from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
+from mcp.shared.exceptions import MCPError
+from mcp.shared.inbound import InboundModernRoute, classify_inbound_request, validate_mcp_param_headers
+from mcp_types import methods as spec_methods
+from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS, MODERN_PROTOCOL_VERSIONS
+
+from gateway.errors import GatewayError, InternalError, to_mcp_error
+from gateway.methods import LIST_METHODS
+from gateway.observability import tracing
+from gateway.principal import principal_of_scope
+from gateway.relay.answer import Answer
+from gateway.relay.answers import CONNECTION_META_KEYS
+from gateway.relay.fastcaller import FastCaller
+from gateway.relay.fastlists import ListAnswers
+from gateway.relay.toolsearch import NAMES as SEARCH_TOOLS
+from gateway.scopekeys import HEADERS_KEY, MESSAGE_KEY, ON_DISCONNECT_KEY
+
+logger = logging.getLogger("gateway.relay")
+
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+PUSH_CAPABILITIES = ("sampling", "elicitation", "roots")
+
+
+class FastPath:
+    """ASGI layer serving plain `tools/call`s itself; everything else goes on to `app`."""
+
+    def __init__(self, app: ASGIApp, *, relay: Any, path: str) -> None:
+        self.app = app
+        self._relay = relay
+        self._path = path
+        self._inflight: dict[tuple[str, Any], anyio.CancelScope] = {}
+        self._metrics = relay.dispatch.metrics
+        self._served = self._metrics.fast_path.labels("tools/call")
+        self._lists = ListAnswers(relay)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        message = scope.get(MESSAGE_KEY)
+        if isinstance(message, dict) and scope.get("path") == self._path:
+            method = message.get("method")
+            if method == "tools/call" and "id" in message:
+                caller = await self._caller(scope, message)
+                if caller is not None:
+                    self._served.inc()
+                    await self._serve(caller, message, scope, receive, send)
+                    return
+            elif method in LIST_METHODS and "id" in message:
+                listed = await self._lister(scope, message)
+                if listed is not None:
+                    if await self._lists.serve(*listed, message, scope, receive, send, self.app):
+                        self._metrics.fast_path.labels(method).inc()
+                    return
+            elif method == "notifications/cancelled" and await self._cancel(scope, message, send):
+                return
+        await self.app(scope, receive, send)
+
+    # -- which requests ----------------------------------------------------------------------
+
+    def _who(self, scope: Scope, message: dict[str, Any], params: dict[str, Any]) -> FastCaller | None:
+        """The caller of a request the SDK's server would take as it is (authenticated, its
+        era's headers in order, a known session), else None; `None` too while tracing is on
+        (FastMCP's server span starts each trace)."""
+        relay = self._relay
+        if not _authorized(scope, relay.config.auth) or tracing.active():
+            return None
+        headers: dict[str, str] = scope.get(HEADERS_KEY) or {}
+        version = headers.get("mcp-protocol-version")
+        principal = principal_of_scope(scope)
+        if version in MODERN_PROTOCOL_VERSIONS:
+            if not isinstance(classify_inbound_request(message, headers=headers), InboundModernRoute):
+                return None  # the SDK answers the rejection
+            return FastCaller.stateless(principal, params, version)
+        if version in HANDSHAKE_PROTOCOL_VERSIONS:
+            session_id = headers.get("mcp-session-id")
+            connection = relay.front_session(session_id) if session_id else None
+            if session_id is None or connection is None:
+                return None
+            return FastCaller.in_session(principal, params, version, session_id, connection)
+        return None
+
+    async def _lister(self, scope: Scope, message: dict[str, Any]) -> tuple[FastCaller, Any] | None:
+        """The caller of a list request and its view of the index, where one can be answered."""
+        params = message.get("params")
+        caller = self._who(scope, message, params if isinstance(params, dict) else {})
+        if caller is None:
+            return None
+        try:
+            return caller, await self._relay.index_for(caller)
+        except GatewayError:
+            return None  # the relay says what is wrong
+
+    async def _caller(self, scope: Scope, message: dict[str, Any]) -> FastCaller | None:
+        """The caller, if this request is one the fast path serves as the relay would."""
+        relay = self._relay
+        config = relay.config
+        params = message.get("params")
+        if not isinstance(params, dict) or not isinstance(params.get("name"), str):
+            return None
+        name = params["name"]
+        if name in config.workflows or name in SEARCH_TOOLS:
+            return None
+        caller = self._who(scope, message, params)
+        if caller is None or (caller.session_id is not None and _may_push(caller.capabilities)):
+            return None
+        headers: dict[str, str] = scope.get(HEADERS_KEY) or {}
+        try:
+            route = (await relay.index_for(caller)).tools.get(name)
+        except GatewayError:
+            return None  # the relay says what is wrong
+        if route is None or relay.parks(route, caller):
+            return None  # unknown or hidden (the relay answers and audits), or era translation
+        if caller.modern and not _headers_agree(route.item, params, headers):
+            return None  # the SDK refuses the mismatch
+        caller.route = route
+        return caller
+
+    # -- serving -----------------------------------------------------------------------------
+
+    async def _serve(
+        self, caller: FastCaller, message: dict[str, Any], scope: Scope, receive: Receive, send: Send
+    ) -> None:
+        request_id = message["id"]
+        answer = Answer(send, session_id=caller.session_id, stream=not caller.modern)
+        caller.answer = answer
+        key = (caller.key, request_id)
+        reply: dict[str, Any] | None = None
+        with anyio.CancelScope() as cancelled:
+            if caller.session_id is not None:
+                self._inflight[key] = cancelled
+            watcher = _watch_disconnect(scope, receive, cancelled)
+            try:
+                reply = await self._call(caller, message)
+            finally:
+                if watcher is not None:
+                    watcher.cancel()
+                self._inflight.pop(key, None)
+        if not cancelled.cancelled_caught:
+            await answer.finish(reply)
+        elif not answer.finished:
+            await answer.finish(None)  # abandoned: the stream ends without a result
+
+    async def _call(self, caller: FastCaller, message: dict[str, Any]) -> dict[str, Any]:
+        params: dict[str, Any] = message["params"]
+        route = caller.route
+        assert route is not None
+        forward = {k: v for k, v in params.items() if k != "_meta"}
+        forward["name"] = route.backend_id
+        meta = params.get("_meta")
+        if isinstance(meta, dict):
+            kept = {k: v for k, v in meta.items() if k not in CONNECTION_META_KEYS}
+            if kept:
+                forward["_meta"] = kept
+        try:
+            result = await self._relay.dispatch.forward(
+                caller, route, "tools/call", forward, front=params["name"], raw=params
+            )
+            result = _shaped(result, caller.version, self._relay.server_info)
+        except MCPError as error:
+            return {"jsonrpc": "2.0", "id": message["id"], "error": _error_data(error)}
+        except Exception:
+            logger.exception("internal error while serving tools/call")
+            internal = to_mcp_error(InternalError())
+            return {"jsonrpc": "2.0", "id": message["id"], "error": _error_data(internal)}
+        return {"jsonrpc": "2.0", "id": message["id"], "result": result}
+
+    async def _cancel(self, scope: Scope, message: dict[str, Any], send: Send) -> bool:
+        """A handshake-era client cancelling a call this layer serves: True when it was one."""
+        headers: dict[str, str] = scope.get(HEADERS_KEY) or {}
+        params = message.get("params")
+        session_id = headers.get("mcp-session-id")
+        if not isinstance(params, dict) or session_id is None:
+            return False
+        cancelled = self._inflight.get((session_id, params.get("requestId")))
+        if cancelled is None:
+            return False
+        cancelled.cancel()
+        await send({"type": "http.response.start", "status": 202, "headers": [(b"content-length", b"0")]})
+        await send({"type": "http.response.body", "body": b""})
+        return True
+
+
+def _authorized(scope: Scope, auth: Any) -> bool:
+    """What the SDK's authentication check would let through, it lets through."""
+    if auth is None:
+        return True
+    if not isinstance(scope.get("user"), AuthenticatedUser):
+        return False
+    credentials = scope.get("auth")
+    granted = set(getattr(credentials, "scopes", ()) or ())
+    return set(auth.required_scopes) <= granted
+
+
+def _may_push(capabilities: mcp_types.ClientCapabilities | None) -> bool:
+    """Whether a client declared something a backend could ask of it mid-call."""
+    return capabilities is None or any(getattr(capabilities, c, None) is not None for c in PUSH_CAPABILITIES)
+
+
+def _headers_agree(tool: Mapping[str, Any], params: Mapping[str, Any], headers: Mapping[str, str]) -> bool:
+    """Whether a 2026-07-28 call's `Mcp-Param-*` headers match its arguments (as the SDK checks)."""
+    schema = tool.get("inputSchema")
+    arguments = params.get("arguments") or {}
+    if not isinstance(schema, dict) or not isinstance(arguments, Mapping):
+        return True
+    if not arguments and not any(name.startswith("mcp-param-") for name in headers):
+        return True
+    return validate_mcp_param_headers(schema, arguments, headers) is None
+
+
+def _shaped(
+    result: dict[str, Any], version: str, server_info: Callable[[], dict[str, Any]]
+) -> dict[str, Any]:
+    """The result as the SDK's server would put it on the wire for `version`."""
+    modern = version in MODERN_PROTOCOL_VERSIONS
+    if modern and "resultType" not in result:
+        result["resultType"] = "complete"
+    if not (modern and spec_methods.is_input_required(result)):
+        result = spec_methods.serialize_server_result("tools/call", version, result)
+    if modern:
+        meta = result.get("_meta")
+        stamp = {mcp_types.SERVER_INFO_META_KEY: server_info()}
+        if meta is None:
+            result["_meta"] = stamp
+        elif isinstance(meta, dict) and meta.get(mcp_types.SERVER_INFO_META_KEY) is None:
+            result["_meta"] = {**meta, **stamp}
+    return result
+
+
+def _error_data(error: MCPError) -> dict[str, Any]:
+    return orjson.loads(error.error.model_dump_json(exclude_none=True))  # type: ignore[no-any-return]
+
+
+def _watch_disconnect(
+    scope: Scope, receive: Receive, cancelled: anyio.CancelScope
+) -> asyncio.Future[None] | None:
+    """Cancel the call if its client goes away: through the connection's own hook where the
+    server offers one (`gateway.front.connections`), else with a task waiting on `receive`."""
+    hook = scope.get(ON_DISCONNECT_KEY)
+    if isinstance(hook, list):
+        hook.append(cancelled.cancel)
+        return None
+    watcher = asyncio.ensure_future(_until_disconnect(receive))
+    watcher.add_done_callback(lambda done: None if done.cancelled() else cancelled.cancel())
+    return watcher
+
+
+async def _until_disconnect(receive: Receive) -> None:
+    """Return when the client goes away (its body was read already). A bare asyncio task, not a
+    task group: uvicorn serves on asyncio."""
+    while (await receive())["type"] != "http.disconnect":
+        pass

@@ -1,0 +1,248 @@
+"""The hot hop to a streamable-HTTP backend: one POST per request, its answer read as it streams.
+
+The MCP SDK's client sends a request through a dispatcher, memory streams and a task per POST,
+over httpx; that machinery cost more CPU per call than everything else the gateway does. A
+`Wire` sends the request's JSON-RPC bytes itself, on a keep-alive connection from one pool per
+backend (aiohttp, used for this hop only: httpx2 serves everything off the hot path), and reads
+the answer as the backend writes it, JSON or a stream of server-sent events. The SDK session
+still opens the session (the handshake, and for a handshake-era session the id and the standalone
+GET stream) and still stamps each request, so what goes on the wire is what the SDK would send.
+
+What arrives on a request's stream before its answer goes where it belongs (`Exchange`): progress
+to the request's progress callback, log messages and other notifications to the session, and a
+backend's own request (sampling, elicitation, roots) to the session's caller, whose answer is
+POSTed back. Failures are told apart as the observing transport tells them
+(`gateway.resilience.observe`): never sent, refused (429/503, with Retry-After), a session the
+backend no longer knows (404), or an answer that may have run and did not arrive.
+
+Every connection goes to an address the egress allowlist accepted when it opened (`resolve`).
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager
+from typing import Any
+
+import aiohttp
+import anyio
+import orjson
+from aiohttp.abc import AbstractResolver, ResolveResult
+
+from gateway.egress import Egress, EgressError
+from gateway.errors import (
+    BackendError,
+    BackendProtocolError,
+    BackendRejected,
+    BackendSessionLost,
+    BackendUnavailable,
+)
+from gateway.resilience.observe import retry_after_seconds
+from gateway.upstream.http import USER_AGENT, shared_ssl_context
+
+MAX_EVENT_BYTES = 64 * 1024 * 1024
+"""One server-sent event (one JSON-RPC message) read from a backend at most."""
+KEEPALIVE_SECONDS = 30.0
+DRAIN_SECONDS = 1.0
+"""How long the end of a stream whose answer arrived may take before its connection is dropped."""
+
+
+Message = dict[str, Any]
+OnMessage = Callable[[Message], Awaitable[None]]
+
+
+class EgressResolver(AbstractResolver):
+    """Resolves a backend's host once per connection, to an address the allowlist accepts."""
+
+    def __init__(self, egress: Egress) -> None:
+        self._egress = egress
+
+    async def resolve(self, host: str, port: int = 0, family: int = socket.AF_INET) -> list[ResolveResult]:
+        try:
+            address = await self._egress.resolve(host, port)
+        except EgressError as error:
+            raise OSError(f"egress refused: {error}") from None
+        return [
+            ResolveResult(
+                hostname=host,
+                host=address,
+                port=port,
+                family=socket.AF_INET6 if ":" in address else socket.AF_INET,
+                proto=0,
+                flags=socket.AI_NUMERICHOST,
+            )
+        ]
+
+    async def close(self) -> None:
+        return None
+
+
+class Wire:
+    """One backend's raw HTTP hop: its URL, its own credentials, one keep-alive pool."""
+
+    def __init__(
+        self,
+        backend: str,
+        url: str,
+        *,
+        headers: Mapping[str, str],
+        egress: Egress,
+        connections: int,
+        connect_timeout: float,
+    ) -> None:
+        self.backend = backend
+        self.url = url
+        self._headers = {
+            "user-agent": USER_AGENT,
+            "accept": "application/json, text/event-stream",
+            "content-type": "application/json",
+            **headers,
+        }
+        self._egress = egress
+        self._connections = connections
+        self._connect_timeout = connect_timeout
+        self._http: aiohttp.ClientSession | None = None
+
+    async def start(self) -> None:
+        connector = aiohttp.TCPConnector(
+            limit=self._connections,
+            keepalive_timeout=KEEPALIVE_SECONDS,
+            ssl=shared_ssl_context(),
+            resolver=EgressResolver(self._egress),
+            use_dns_cache=False,
+        )
+        self._http = aiohttp.ClientSession(
+            connector=connector,
+            headers=self._headers,
+            timeout=aiohttp.ClientTimeout(total=None, sock_connect=self._connect_timeout),
+            trust_env=False,
+            auto_decompress=True,
+        )
+
+    async def aclose(self) -> None:
+        if self._http is not None:
+            await self._http.close()
+            self._http = None
+
+    async def send(self, message: Message, headers: Mapping[str, str]) -> None:
+        """POST a message that needs no answer (a notification, an answer to the backend's own
+        request); best effort: a failure is the backend's to notice."""
+        try:
+            async with self._post(orjson.dumps(message), headers) as response:
+                await response.read()
+        except (aiohttp.ClientError, OSError, TimeoutError):
+            return
+
+    @asynccontextmanager
+    async def exchange(
+        self, body: bytes, headers: Mapping[str, str], *, in_session: bool
+    ) -> AsyncIterator[AsyncGenerator[Message, None]]:
+        """POST one request; yields the messages of its answer as they arrive.
+
+        Raises `BackendUnavailable` (nothing was sent: no connection, or a session the backend
+        no longer knows), `BackendRejected` (429/503),
+        `BackendSessionLost` (502/504, or the connection broke: it may have run), a JSON-RPC
+        error answered with an HTTP error status as a message, or `BackendProtocolError`.
+        """
+        try:
+            async with self._post(body, headers) as response:
+                failure = _failure(self.backend, response.status, response.headers, in_session=in_session)
+                if failure is not None:
+                    explained = isinstance(failure, BackendProtocolError)  # not refused, lost or broken
+                    message = _json_rpc_error(await response.read()) if explained else None
+                    if message is None:
+                        raise failure
+                    yield _single(message)  # a refusal the backend explained (a bad header, say)
+                    return
+                kind = response.headers.get("content-type", "")
+                if kind.startswith("text/event-stream"):
+                    yield _events(self.backend, response.content)
+                    # the answer is in: read the stream's end, so the connection goes back to the
+                    # pool (an unread stream would be closed with it)
+                    with anyio.move_on_after(DRAIN_SECONDS):
+                        await response.content.read()
+                else:
+                    yield _single(_decode(self.backend, await response.read()))
+        except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as error:
+            raise BackendUnavailable(self.backend, f"not sent ({type(error).__name__})") from None
+        except (aiohttp.ClientError, OSError) as error:
+            raise BackendSessionLost(self.backend, f"no usable answer ({type(error).__name__})") from None
+
+    def _post(self, body: bytes, headers: Mapping[str, str]) -> Any:
+        http = self._http
+        if http is None:
+            raise BackendUnavailable(self.backend, "not started")
+        payload = aiohttp.BytesPayload(body, content_type="application/json")
+        return http.post(self.url, data=payload, headers=headers, allow_redirects=False)
+
+
+def _failure(
+    backend: str, status: int, headers: Mapping[str, str], *, in_session: bool
+) -> BackendError | None:
+    if status < 300:
+        return None
+    if status == 404 and in_session:
+        return BackendUnavailable(backend, "the backend no longer knows this session")
+    if status in (429, 503):
+        retry_after = retry_after_seconds(headers.get("retry-after"))
+        after = f", retry after {retry_after:g}s" if retry_after is not None else ""
+        return BackendRejected(
+            backend, f"refused the request (HTTP {status}{after})", retry_after=retry_after
+        )
+    if status in (502, 504):
+        return BackendSessionLost(backend, f"no usable answer (HTTP {status})")
+    return BackendProtocolError(backend, f"answered HTTP {status}")  # its body may say more
+
+
+def _json_rpc_error(body: bytes) -> Message | None:
+    """A JSON-RPC error an HTTP error status carried (a 400 for a bad header, say), if any."""
+    try:
+        message = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+    return message if isinstance(message, dict) and isinstance(message.get("error"), dict) else None
+
+
+def _decode(backend: str, data: bytes | bytearray) -> Message:
+    try:
+        message = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        raise BackendProtocolError(backend, "answered something that is not JSON") from None
+    if not isinstance(message, dict):
+        raise BackendProtocolError(backend, "answered something that is not a JSON-RPC message")
+    return message
+
+
+async def _single(message: Message) -> AsyncGenerator[Message, None]:
+    yield message
+
+
+async def _events(backend: str, content: aiohttp.StreamReader) -> AsyncGenerator[Message, None]:
+    """The JSON-RPC messages of a server-sent event stream (`data:` lines, blank-line separated)."""
+    buffer = bytearray()
+    data = bytearray()
+    async for chunk in content.iter_any():
+        buffer += chunk
+        start = 0
+        while True:
+            end = buffer.find(b"\n", start)
+            if end < 0:
+                break
+            line = bytes(buffer[start:end]).rstrip(b"\r")
+            start = end + 1
+            if not line:
+                if data:
+                    yield _decode(backend, data)
+                    data = bytearray()
+            elif line.startswith(b"data:"):
+                if data:
+                    data += b"\n"
+                data += line[6:] if line.startswith(b"data: ") else line[5:]
+                if len(data) > MAX_EVENT_BYTES:
+                    raise BackendProtocolError(backend, f"sent an event over {MAX_EVENT_BYTES} bytes")
+        del buffer[:start]
+        if len(buffer) > MAX_EVENT_BYTES:
+            raise BackendProtocolError(backend, f"sent a line over {MAX_EVENT_BYTES} bytes")
+    if data:
+        yield _decode(backend, data)

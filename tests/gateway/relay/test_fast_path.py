@@ -1,0 +1,314 @@
+"""The fast path (`gateway.relay.fast`): which requests take it, and that they get exactly what
+the full relay would give them, byte for byte (in process, the gateway's real HTTP app)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import anyio
+import httpx2
+import pytest
+from fastmcp.client.sampling import SamplingMessage, SamplingParams
+from fastmcp.utilities.asgi_transport import run_asgi_lifespan
+
+from gateway.app import Gateway
+from tests.conftest import make_gateway
+from tests.gateway.authed import http_front
+from tests.gateway.front.raw import HEADERS, INIT
+
+KEY = "ops-key-0123456789abcdef"
+ANALYST = "analyst-key-0123456789ab"
+CONFIG = f"""
+auth:
+  api_keys:
+    ops: {{key: "{KEY}"}}
+    analyst: {{key: "{ANALYST}"}}
+views:
+  analysts: {{principals: [analyst], namespaces: [echo], deny_tools: [echo_slow_count]}}
+backends:
+  echo: {{module: tests.fakes.echo}}
+  old: {{module: tests.fakes.echo, namespace: old, mode: legacy}}
+workflows:
+  twice:
+    description: Echo twice.
+    inputs: {{text: {{type: string}}}}
+    steps:
+      one: {{call: echo_echo, arguments: {{text: "{{{{ inputs.text }}}}"}}}}
+"""
+MODERN = "2026-07-28"
+
+
+@pytest.fixture(autouse=True)
+def untraced(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No tracer provider installed, as in a default deployment (an earlier test may have set one)."""
+    from opentelemetry import trace
+
+    monkeypatch.setattr(trace, "_TRACER_PROVIDER", None)
+
+
+def fast_served(gateway: Gateway) -> float:
+    return gateway.metrics.fast_path.labels("tools/call")._value.get()  # type: ignore[no-any-return]
+
+
+async def _sample(messages: list[SamplingMessage], params: SamplingParams, context: Any) -> str:
+    return "sampled"
+
+
+@pytest.mark.asyncio
+class TestWhichPath:
+    """Each request, and whether the fast path served it (the others go to the SDK's server)."""
+
+    async def calls(self, config: str, era: str, *names: str, **client: Any) -> list[bool]:
+        gateway = make_gateway(config)
+        taken: list[bool] = []
+        async with http_front(gateway) as front, front.client(auth=KEY, mode=era, **client) as c:
+            await c.call_tool_mcp("echo_echo", {"text": "first"})  # a new session is learnt here
+            for name in names:
+                before = fast_served(gateway)
+                await c.call_tool_mcp(name, {"text": "x"})
+                taken.append(fast_served(gateway) > before)
+        return taken
+
+    @pytest.mark.parametrize("era", ["legacy", MODERN])
+    async def test_a_backend_tool_takes_it_in_both_eras(self, era: str) -> None:
+        assert await self.calls(CONFIG, era, "echo_echo", "echo_echo") == [True, True]
+
+    @pytest.mark.parametrize("era", ["legacy", MODERN])
+    async def test_workflows_unknown_and_search_names_do_not(self, era: str) -> None:
+        assert await self.calls(CONFIG, era, "twice", "echo_nothing", "search_tools") == [False] * 3
+
+    async def test_a_2026_call_to_a_handshake_era_backend_does_not(self) -> None:
+        """Era translation (parking the call while the backend asks the client) is the relay's."""
+        assert await self.calls(CONFIG, MODERN, "old_echo") == [False]
+
+    async def test_with_tracing_on_calls_take_the_full_relay(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """FastMCP's server span starts each trace: with a tracer provider, the SDK's server serves."""
+        from opentelemetry import trace
+        from opentelemetry.sdk.trace import TracerProvider
+
+        monkeypatch.setattr(trace, "_TRACER_PROVIDER", TracerProvider())
+        assert await self.calls(CONFIG, MODERN, "echo_echo") == [False]
+
+    async def test_a_client_that_can_be_asked_things_does_not(self) -> None:
+        """A backend may ask it to sample mid-call: only the full relay carries that."""
+        assert await self.calls(CONFIG, "legacy", "echo_echo", sampling_handler=_sample) == [False]
+
+    async def test_it_can_be_turned_off(self) -> None:
+        off = CONFIG + "http: {fast_path: false}\n"
+        assert await self.calls(off, MODERN, "echo_echo") == [False]
+
+    async def test_a_hidden_tool_does_not_and_answers_as_unknown(self) -> None:
+        gateway = make_gateway(CONFIG)
+        async with http_front(gateway) as front, front.client(auth=ANALYST, mode=MODERN) as c:
+            before = fast_served(gateway)
+            hidden = await c.call_tool_mcp("echo_slow_count", {"n": 1})
+            missing = await c.call_tool_mcp("echo_nothing", {"n": 1})
+            assert fast_served(gateway) == before
+        assert hidden.content[0].text.replace("slow_count", "nothing") == missing.content[0].text  # type: ignore[union-attr]
+
+    async def test_without_credentials_the_authentication_check_answers(self) -> None:
+        gateway = make_gateway(CONFIG)
+        async with raw_front(gateway) as client:
+            response = await client.post(
+                "/mcp", json=modern_call(1, "echo_echo"), headers=modern_headers("echo_echo")
+            )
+        assert response.status_code == 401 and fast_served(gateway) == 0
+
+
+# -- same answers ------------------------------------------------------------------------------
+
+
+@asynccontextmanager
+async def raw_front(gateway: Gateway) -> AsyncIterator[httpx2.AsyncClient]:
+    app = gateway.http_app(transport="http", host="127.0.0.1", port=80)
+    transport = httpx2.ASGITransport(app=app)
+    async with (
+        run_asgi_lifespan(app),
+        httpx2.AsyncClient(transport=transport, base_url="http://127.0.0.1") as c,
+    ):
+        await gateway.ensure_catalogs()
+        yield c
+
+
+def modern_headers(name: str, key: str | None = None) -> dict[str, str]:
+    headers = {**HEADERS, "mcp-protocol-version": MODERN, "mcp-method": "tools/call", "mcp-name": name}
+    return {**headers, "authorization": f"Bearer {key}"} if key else headers
+
+
+def modern_call(
+    request_id: int, name: str, arguments: dict[str, Any] | None = None, **meta: Any
+) -> dict[str, Any]:
+    envelope = {
+        "io.modelcontextprotocol/protocolVersion": MODERN,
+        "io.modelcontextprotocol/clientInfo": {"name": "raw", "version": "1"},
+        "io.modelcontextprotocol/clientCapabilities": {},
+        **meta,
+    }
+    params = {"name": name, "arguments": arguments or {}, "_meta": envelope}
+    return {"jsonrpc": "2.0", "id": request_id, "method": "tools/call", "params": params}
+
+
+CALLS: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
+    ("echo_echo", {"text": "hi"}, {}),
+    ("echo_slow_count", {"n": 2}, {"progressToken": "p-1", "io.modelcontextprotocol/logLevel": "debug"}),
+    ("echo_echo", {"text": 5}, {}),  # the backend refuses the argument: a tool error
+    ("echo_echo", {}, {}),
+]
+"""A plain call, one with progress and logs, and two the backend finds wrong."""
+
+
+async def answers(fast: bool, era: str) -> list[tuple[int, dict[str, str], bytes]]:
+    """Each call's status, headers (but the request id) and body, with the fast path on or off."""
+    config = CONFIG + ("" if fast else "http: {fast_path: false}\n")
+    gateway = make_gateway(config)
+    seen = []
+    async with raw_front(gateway) as client:
+        auth = {"authorization": f"Bearer {KEY}"}
+        if era == "legacy":
+            opened = await client.post("/mcp", json=INIT, headers={**HEADERS, **auth})
+            session = {**HEADERS, **auth, "mcp-session-id": opened.headers["mcp-session-id"]}
+            session["mcp-protocol-version"] = "2025-11-25"
+            await client.post(
+                "/mcp", json={"jsonrpc": "2.0", "method": "notifications/initialized"}, headers=session
+            )
+            await client.post(
+                "/mcp", json=legacy_call(1, "echo_echo", {"text": "learn"}, {}), headers=session
+            )
+        for number, (name, arguments, meta) in enumerate(CALLS, start=2):
+            if era == "legacy":
+                body, headers = legacy_call(number, name, arguments, meta), session
+            else:
+                body, headers = modern_call(number, name, arguments, **meta), modern_headers(name, KEY)
+            response = await client.post("/mcp", json=body, headers=headers)
+            kept = {k: v for k, v in response.headers.items() if k not in ("x-request-id", "mcp-session-id")}
+            seen.append((response.status_code, kept, response.content))
+    assert (fast_served(gateway) > 0) == fast, "the path under test served the calls"
+    return seen
+
+
+def legacy_call(
+    request_id: int, name: str, arguments: dict[str, Any], meta: dict[str, Any]
+) -> dict[str, Any]:
+    params: dict[str, Any] = {"name": name, "arguments": arguments}
+    if meta:
+        params["_meta"] = {k: v for k, v in meta.items() if k == "progressToken"}
+    return {"jsonrpc": "2.0", "id": request_id, "method": "tools/call", "params": params}
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("era", ["legacy", MODERN])
+async def test_the_fast_path_answers_exactly_as_the_full_relay(era: str) -> None:
+    full, fast = await answers(False, era), await answers(True, era)
+    for (name, _, _), slow_answer, fast_answer in zip(CALLS, full, fast, strict=True):
+        assert fast_answer == slow_answer, name
+
+
+@pytest.mark.asyncio
+async def test_a_client_that_hangs_up_cancels_its_call_at_the_backend() -> None:
+    """A real socket and the front's own connection protocol: the connection closing (a
+    2026-07-28 client giving up) cancels the fast path's call at the backend."""
+    from fastmcp import Client
+    from mcp.shared.exceptions import MCPError
+
+    from gateway.front.connections import protocol_with_header_deadline
+    from tests.fakes import stateful
+    from tests.serving import serving
+
+    gateway = make_gateway("backends:\n  st: {module: tests.fakes.stateful}\n")
+    app = gateway.http_app(transport="http", host="127.0.0.1", port=80)
+    async with serving(app, http=protocol_with_header_deadline(10)) as url:
+        async with Client(f"{url}/mcp", mode=MODERN) as client:
+            await client.list_tools()
+            before = fast_served(gateway)
+            with pytest.raises((MCPError, TimeoutError)):
+                await client.call_tool("st_wait_for_cancel", {"seconds": 30, "tag": "hung-up"}, timeout=0.5)
+            assert fast_served(gateway) == before + 1
+        with anyio.fail_after(5):
+            while "hung-up" not in stateful.cancelled():  # noqa: ASYNC110 - the backend's own record
+                await anyio.sleep(0.02)
+
+
+# -- lists ----------------------------------------------------------------------------------
+
+LISTS = ["tools/list", "prompts/list", "resources/list", "resources/templates/list"]
+
+
+def list_counted(gateway: Gateway) -> float:
+    return sum(gateway.metrics.fast_path.labels(m)._value.get() for m in LISTS)  # type: ignore[misc]
+
+
+async def list_answers(fast: bool, era: str) -> list[tuple[int, dict[str, str], bytes]]:
+    """Each list (every kind, twice in each of three sessions, ops, ops, then the analyst):
+    status, headers, body. (A handshake-era session has its own view of per-client backends.)"""
+    gateway = make_gateway(CONFIG + ("" if fast else "http: {fast_path: false}\n"))
+    seen = []
+    async with raw_front(gateway) as client:
+        number = 1
+        for key in (KEY, KEY, ANALYST):
+            auth = {"authorization": f"Bearer {key}"}
+            if era == "legacy":
+                opened = await client.post("/mcp", json=INIT, headers={**HEADERS, **auth})
+                headers = {**HEADERS, **auth, "mcp-session-id": opened.headers["mcp-session-id"]}
+                headers["mcp-protocol-version"] = "2025-11-25"
+                note = {"jsonrpc": "2.0", "method": "notifications/initialized"}
+                await client.post("/mcp", json=note, headers=headers)
+            for method in LISTS + LISTS:
+                body: dict[str, Any] = {"jsonrpc": "2.0", "id": number, "method": method}
+                if era != "legacy":
+                    headers = {**HEADERS, **auth, "mcp-protocol-version": MODERN, "mcp-method": method}
+                    body["params"] = {"_meta": modern_call(0, "x")["params"]["_meta"]}
+                number += 1
+                response = await client.post("/mcp", json=body, headers=headers)
+                kept = {
+                    k: v for k, v in response.headers.items() if k not in ("x-request-id", "mcp-session-id")
+                }
+                seen.append((response.status_code, kept, response.content))
+    assert (list_counted(gateway) > 0) == fast, "the path under test answered lists"
+    return seen
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("era", ["legacy", MODERN])
+async def test_lists_are_answered_exactly_as_the_full_relay_answers_them(era: str) -> None:
+    full, fast = await list_answers(False, era), await list_answers(True, era)
+    assert len(full) == 6 * len(LISTS)
+    for number, (slow_answer, fast_answer) in enumerate(zip(full, fast, strict=True), start=1):
+        assert fast_answer == slow_answer, number
+    analyst_tools = json_of(full[4 * len(LISTS)][2])["result"]["tools"]
+    assert {t["name"] for t in analyst_tools} == {"echo_echo", "twice"}, "each principal its own view"
+
+
+def json_of(body: bytes) -> dict[str, Any]:
+    import json
+
+    text = body.decode()
+    if text.startswith("event:"):
+        text = next(line[6:] for line in text.splitlines() if line.startswith("data: "))
+    return json.loads(text)  # type: ignore[no-any-return]
+
+
+@pytest.mark.asyncio
+async def test_a_list_answered_again_changes_when_the_backend_changes() -> None:
+    """The kept answer belongs to one index: a backend announcing a new tool gets a new one."""
+    from tests.fakes import stateful
+
+    gateway = make_gateway("backends:\n  st: {module: tests.fakes.stateful, session: pooled}\n")
+    gateway.notifier.window = 0
+    name = "fastlist_added"
+    async with (
+        http_front(gateway) as front,
+        front.client(mode=MODERN) as client,
+        front.client(mode="legacy") as actor,
+    ):
+        for _ in range(3):
+            assert f"st_{name}" not in {t.name for t in await client.list_tools()}
+        assert list_counted(gateway) >= 1, "answered again from what the relay gave"
+        try:
+            await actor.call_tool("st_grow", {"name": name})
+            with anyio.fail_after(5):
+                while f"st_{name}" not in {t.name for t in await client.list_tools()}:  # noqa: ASYNC110
+                    await anyio.sleep(0.02)  # the gateway lists the backend again in its own time
+        finally:
+            stateful.mcp.local_provider.remove_tool(name)
