@@ -70,6 +70,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 async def serve(gateway: Gateway, *, transport: Transport, host: str, port: int, log_level: str) -> None:
     """Serve until interrupted (HTTP and SSE drain calls in flight first), reloading the config
     file on SIGHUP and when it changes."""
+    gateway.fleet.warm_sessions = True  # clients will come: their first call waits for no process
     async with anyio.create_task_group() as group:
         if gateway.config_path is not None:
             group.start_soon(_watch, gateway, gateway.config_path)

@@ -30,7 +30,7 @@ from gateway.resilience.health import HealthChecker
 from gateway.resilience.plans import PlanBook, safe_to_retry
 from gateway.resilience.retry import BackendGate, Plan
 from gateway.tasks import TaskHost
-from gateway.upstream.caller import SYSTEM_CALLER, Caller
+from gateway.upstream.caller import PLAIN_CALLERS, SYSTEM_CALLER, Caller
 from gateway.upstream.catalog import Listing, fetch_kind, fetch_listing, header_maps
 from gateway.upstream.eras import Eras
 from gateway.upstream.events import EventChannel
@@ -38,16 +38,11 @@ from gateway.upstream.failures import message_of
 from gateway.upstream.links.base import Link
 from gateway.upstream.links.factory import make_link
 from gateway.upstream.session import BackendSession, Era
-from gateway.upstream.sessions import FULL_CAPABILITIES, SessionLimits, Sessions, signature
+from gateway.upstream.sessions import FULL_CAPABILITIES, STDIO_MULTIPLEX, SessionLimits, Sessions, signature
 
 logger = logging.getLogger("gateway.backend")
 
 State = Literal["starting", "ready", "failed", "stopped"]
-POOL_IDLE_TIMEOUT = 300.0
-"""Shared sessions unused this long are closed (clients' own follow `session_idle_timeout`)."""
-STDIO_MULTIPLEX = 32
-"""Requests one process of a stdio backend declared stateless (`session: pooled`) serves at once,
-told apart by their JSON-RPC ids (where nothing can be asked of the callers)."""
 ChangeHook = Callable[["Backend", str, str | None], Awaitable[None]]
 """(backend, kind, only) — `only` is the client session key when one client's view changed."""
 UpdateHook = Callable[["Backend", BackendSession, str], Awaitable[None]]
@@ -90,6 +85,7 @@ class Backend:
         """Requests forwarded, retries made, requests that failed at the gateway."""
         self.hidden = False
         self._plans = PlanBook()
+        self._warmed = False
         """Down longer than `unavailable_grace`: its tools are taken out of the lists."""
         self.last_success = 0.0
         self._on_health: Callable[[Backend, str], Awaitable[None]] | None = None
@@ -129,7 +125,6 @@ class Backend:
             max_clients=config.client_session_limit,
             max_per_principal=config.max_client_sessions_per_principal,
             idle_timeout=config.session_idle_timeout,
-            pool_idle_timeout=POOL_IDLE_TIMEOUT,
             multiplex=STDIO_MULTIPLEX if config.kind == "stdio" else 1,
         )
         sessions = Sessions(self.name, self._open_session, per_client=self.personal, limits=limits)
@@ -141,7 +136,7 @@ class Backend:
 
     async def _reap_idle(self, sessions: Sessions) -> None:
         """Close client sessions' backend sessions that have been idle too long."""
-        interval = min(60.0, self.config.session_idle_timeout / 4, POOL_IDLE_TIMEOUT / 4)
+        interval = min(60.0, self.config.session_idle_timeout / 4, SessionLimits.pool_idle_timeout / 4)
         while True:
             await anyio.sleep(interval)
             closed = await sessions.reap_idle()
@@ -282,8 +277,7 @@ class Backend:
 
     async def listing_for(self, caller: Caller) -> Listing | None:
         """What this backend offers to `caller`: what its own session lists, or what a shared
-        session declaring the caller's capabilities lists (the gateway's own listing when those
-        are the gateway's)."""
+        session declaring the caller's capabilities lists (the gateway's, for the gateway's)."""
         if self.state != "ready" or self._sessions is None:
             return self.listing
         era = self.era_for(caller)
@@ -342,7 +336,19 @@ class Backend:
             self._set_listing(listing)
             self.state = "ready"
             self.last_error = None
-            return True
+        return True
+
+    async def warm(self) -> None:
+        """Open and list (once) the sessions clients declaring nothing share in each era, so their
+        first call waits for no process (the gateway's own session is no client's)."""
+        if self._warmed or self.personal or self.state != "ready":
+            return
+        self._warmed = True
+        try:
+            for caller in PLAIN_CALLERS:  # each era's (one, where the backend speaks one)
+                await self.listing_for(caller)
+        except (BackendError, MCPError) as error:  # a client's first call will try again
+            logger.info("backend %s: no session for plain clients yet: %s", self.name, message_of(error))
 
     async def _on_event(self, session: BackendSession, method: str, params: Mapping[str, Any] | None) -> None:
         if method == RESOURCE_UPDATED:

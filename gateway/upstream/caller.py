@@ -88,6 +88,34 @@ class SystemCaller:
 SYSTEM_CALLER = SystemCaller()
 
 
+class PlainCaller:
+    """A client that declares nothing, as most do, in one era: the gateway opens the session
+    such clients share before the first of them comes (`Backend.load_catalog`)."""
+
+    bindable = False
+    capabilities = mcp_types.ClientCapabilities()
+    principal = LOCAL
+
+    def __init__(self, *, modern: bool) -> None:
+        self.modern = modern
+        self.key = f"gateway-plain-{'modern' if modern else 'legacy'}"
+
+    async def log(self, params: Mapping[str, Any]) -> None:
+        return None
+
+    async def request(self, method: str, params: Mapping[str, Any] | None) -> dict[str, Any]:
+        raise ClientUnreachable(f"{method}: no client is waiting (the gateway warming a session)")
+
+    def detached(self) -> Caller:
+        return self
+
+    def on_session_end(self, callback: Callable[[], Awaitable[None]]) -> None:
+        return None
+
+
+PLAIN_CALLERS = (PlainCaller(modern=False), PlainCaller(modern=True))
+
+
 def undeclared(
     capabilities: mcp_types.ClientCapabilities | None, method: str, params: Mapping[str, Any] | None
 ) -> str | None:

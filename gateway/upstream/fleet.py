@@ -65,6 +65,9 @@ class Fleet:
         self._events = events
         self._clock = clock
         self.backends: dict[str, Backend] = {name: self._make(name) for name in config.backends}
+        self.warm_sessions = False
+        """Whether backends open the sessions plain clients share before the gateway is ready
+        (`Backend.warm`): for a serving gateway, not for a one-off command."""
         self._runners: dict[str, BackendRunner] = {}
         self._host: TaskHost | None = None
         self._loaded = anyio.Event()
@@ -129,9 +132,13 @@ class Fleet:
         self._last_attempt = self._clock()
         async with anyio.create_task_group() as group:
             for backend in backends:
-                group.start_soon(backend.load_catalog)
+                group.start_soon(self._load, backend)
         self._events.catalogs_loaded(self._loaded.is_set())
         self._loaded.set()
+
+    async def _load(self, backend: Backend) -> None:
+        if await backend.load_catalog() and self.warm_sessions:
+            await backend.warm()
 
     async def wait_started(self) -> None:
         """Return once the fleet runs and has made its first attempt to list every backend."""

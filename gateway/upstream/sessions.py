@@ -39,6 +39,11 @@ from gateway.upstream.session import BackendSession, Era
 MAX_POOLS = 16
 """Distinct (era, capabilities) pools one backend keeps; more are refused."""
 
+POOL_IDLE_TIMEOUT = 300.0
+"""Shared sessions unused this long are closed (clients' own follow `session_idle_timeout`)."""
+STDIO_MULTIPLEX = 32
+"""Requests one process of a stdio backend declared stateless (`session: pooled`) serves at once,
+told apart by their JSON-RPC ids (where nothing can be asked of the callers)."""
 MAX_KEYS = 1024
 """Pool keys remembered per backend (one per distinct capabilities object seen)."""
 Opener = Callable[[Era, mcp_types.ClientCapabilities], Awaitable[BackendSession]]
@@ -80,7 +85,7 @@ class SessionLimits:
     max_clients: int
     max_per_principal: int
     idle_timeout: float
-    pool_idle_timeout: float = 300.0
+    pool_idle_timeout: float = POOL_IDLE_TIMEOUT
     multiplex: int = 1
     """Requests one shared session may serve at once when nothing can be asked of its callers
     (see `gateway.upstream.pool`): more than 1 only for a backend declared stateless."""
