@@ -84,9 +84,8 @@ class Backend:
         self.stats: Counter[str] = Counter(requests=0, retries=0, errors=0)
         """Requests forwarded, retries made, requests that failed at the gateway."""
         self.hidden = False
-        self._plans = PlanBook()
-        self._warmed = False
         """Down longer than `unavailable_grace`: its tools are taken out of the lists."""
+        self._plans = PlanBook()
         self.last_success = 0.0
         self._on_health: Callable[[Backend, str], Awaitable[None]] | None = None
         self.health = (
@@ -338,17 +337,17 @@ class Backend:
             self.last_error = None
         return True
 
-    async def warm(self) -> None:
-        """Open and list (once) the sessions clients declaring nothing share in each era, so their
-        first call waits for no process (the gateway's own session is no client's)."""
-        if self._warmed or self.personal or self.state != "ready":
-            return
-        self._warmed = True
+    async def warm(self) -> bool:
+        """Open the sessions plain clients share in each era, so their first call waits for none."""
+        if self.personal or self.state != "ready":
+            return self.personal
         try:
             for caller in PLAIN_CALLERS:  # each era's (one, where the backend speaks one)
                 await self.listing_for(caller)
+            return True
         except (BackendError, MCPError) as error:  # a client's first call will try again
             logger.info("backend %s: no session for plain clients yet: %s", self.name, message_of(error))
+            return False
 
     async def _on_event(self, session: BackendSession, method: str, params: Mapping[str, Any] | None) -> None:
         if method == RESOURCE_UPDATED:

@@ -65,6 +65,7 @@ class Fleet:
         self._events = events
         self._clock = clock
         self.backends: dict[str, Backend] = {name: self._make(name) for name in config.backends}
+        self._warmed: set[Backend] = set()
         self.warm_sessions = False
         """Whether backends open the sessions plain clients share before the gateway is ready
         (`Backend.warm`): for a serving gateway, not for a one-off command."""
@@ -137,8 +138,9 @@ class Fleet:
         self._loaded.set()
 
     async def _load(self, backend: Backend) -> None:
-        if await backend.load_catalog() and self.warm_sessions:
-            await backend.warm()
+        loaded = await backend.load_catalog()
+        if loaded and self.warm_sessions and backend not in self._warmed and await backend.warm():
+            self._warmed.add(backend)
 
     async def wait_started(self) -> None:
         """Return once the fleet runs and has made its first attempt to list every backend."""
