@@ -20,13 +20,14 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs, parse_qsl
 
 import anyio
 import orjson
 from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.config.security import Limits
 from gateway.errors import REQUEST_REJECTED
@@ -36,11 +37,6 @@ from gateway.policies.size import json_depth
 from gateway.principal import AUTH_KIND_CLAIM
 from gateway.scopekeys import HEADERS_KEY, MESSAGE_KEY
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 Problem = tuple[int, str, dict[str, str]]
 
 URL_CREDENTIALS = frozenset({"access_token", "token", "api_key", "apikey", "key", "bearer", "authorization"})

@@ -8,12 +8,10 @@ buffering headers, and the session id on a handshake-era session's answers.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 import orjson
-
-Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+from starlette.types import Send
 
 STREAM_HEADERS = [
     (b"content-type", b"text/event-stream"),

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping, MutableMapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import anyio
@@ -41,6 +41,7 @@ from mcp.shared.exceptions import MCPError
 from mcp.shared.inbound import InboundModernRoute, classify_inbound_request, validate_mcp_param_headers
 from mcp_types import methods as spec_methods
 from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS, MODERN_PROTOCOL_VERSIONS
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway.errors import GatewayError, InternalError, to_mcp_error
 from gateway.methods import LIST_METHODS
@@ -55,10 +56,6 @@ from gateway.scopekeys import HEADERS_KEY, MESSAGE_KEY, ON_DISCONNECT_KEY
 
 logger = logging.getLogger("gateway.relay")
 
-Scope = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
-Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 PUSH_CAPABILITIES = ("sampling", "elicitation", "roots")
 

@@ -13,20 +13,17 @@ too: entries made for the old ones are never served again and age out (`MAX_ENTR
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import MutableMapping
 from typing import Any
 
 import orjson
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway.relay.answer import Answer
 from gateway.relay.fastcaller import FastCaller
 from gateway.routing.index import RouteIndex
 
 MAX_ENTRIES = 512
-Scope = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
-Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 Key = tuple[int, int, str, str, Any, str]
 
 

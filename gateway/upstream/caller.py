@@ -63,13 +63,13 @@ class Caller(Protocol):
         ...
 
 
-class SystemCaller:
-    """The gateway itself (listing catalogs, health probes): no client, nothing to relay to."""
+class _GatewayCaller:
+    """A request of the gateway's own: no client to relay anything to."""
 
-    key = "gateway"
-    modern = False
+    key: str
+    modern: bool
+    capabilities: mcp_types.ClientCapabilities | None
     bindable = False
-    capabilities = None
     principal = LOCAL
 
     async def log(self, params: Mapping[str, Any]) -> None:
@@ -85,32 +85,26 @@ class SystemCaller:
         return None
 
 
+class SystemCaller(_GatewayCaller):
+    """The gateway itself (listing catalogs, health probes): no client, nothing to relay to."""
+
+    key = "gateway"
+    modern = False
+    capabilities = None
+
+
 SYSTEM_CALLER = SystemCaller()
 
 
-class PlainCaller:
+class PlainCaller(_GatewayCaller):
     """A client that declares nothing, as most do, in one era: the gateway opens the session
-    such clients share before the first of them comes (`Backend.load_catalog`)."""
+    such clients share before the first of them comes (`Backend.warm`)."""
 
-    bindable = False
     capabilities = mcp_types.ClientCapabilities()
-    principal = LOCAL
 
     def __init__(self, *, modern: bool) -> None:
         self.modern = modern
         self.key = f"gateway-plain-{'modern' if modern else 'legacy'}"
-
-    async def log(self, params: Mapping[str, Any]) -> None:
-        return None
-
-    async def request(self, method: str, params: Mapping[str, Any] | None) -> dict[str, Any]:
-        raise ClientUnreachable(f"{method}: no client is waiting (the gateway warming a session)")
-
-    def detached(self) -> Caller:
-        return self
-
-    def on_session_end(self, callback: Callable[[], Awaitable[None]]) -> None:
-        return None
 
 
 PLAIN_CALLERS = (PlainCaller(modern=False), PlainCaller(modern=True))
