@@ -184,6 +184,8 @@ class RateLimits(Frozen):
     """Redis key prefix: the same for every replica of one gateway, another for another gateway."""
     fail_open: bool = True
     """Redis unreachable: let calls through unlimited (with a logged warning), or refuse them."""
+    store_timeout: PositiveDuration = 0.5
+    """Longest wait to connect to Redis or for one answer before it counts as unreachable."""
 
     @field_validator("store", mode="before")
     @classmethod

@@ -102,12 +102,16 @@ class RedisBuckets:
         if config.redis_url is None:
             return None
         return cls(
-            config.redis_url.get_secret_value(), key_prefix=config.key_prefix, fail_open=config.fail_open
+            config.redis_url.get_secret_value(),
+            key_prefix=config.key_prefix,
+            fail_open=config.fail_open,
+            timeout=config.store_timeout,
         )
 
     def __repr__(self) -> str:
         return (
-            f"RedisBuckets({redact(self._url)!r}, key_prefix={self._prefix!r}, fail_open={self._fail_open})"
+            f"RedisBuckets({redact(self._url)!r}, key_prefix={self._prefix!r}, fail_open={self._fail_open}, "
+            f"timeout={self._timeout:g})"
         )
 
     def key(self, bucket: Bucket) -> str:

@@ -56,6 +56,7 @@ rate_limits:
   store: "${{REDIS_URL}}"
   key_prefix: "replicas:"
   fail_open: false
+  store_timeout: 10s                                  # a loaded CI machine is not an outage
 backends:
   fx:
     url: http://127.0.0.1:{self.backend_port}/mcp

@@ -25,6 +25,9 @@ from tests.conftest import connected, free_port, make_gateway
 from tests.redis_server import RedisServer, redis_server
 
 PASSWORD = "redis-pass-5d1e0c7a"
+LIVE = 10.0
+"""The store's timeout against a live server: a ceiling a loaded CI machine never reaches (the
+production default, half a second, is for a store that should answer in a millisecond)."""
 _prefixes = itertools.count()
 
 
@@ -51,7 +54,7 @@ async def inspect(redis: RedisServer) -> AsyncIterator[Redis]:
 @pytest_asyncio.fixture
 async def stores(redis: RedisServer, prefix: str) -> AsyncIterator[list[RedisBuckets]]:
     """Two stores on one Redis, as two replicas have."""
-    made = [RedisBuckets(redis.url, key_prefix=prefix) for _ in range(2)]
+    made = [RedisBuckets(redis.url, key_prefix=prefix, timeout=LIVE) for _ in range(2)]
     yield made
     for store in made:
         await store.aclose()
@@ -188,7 +191,7 @@ class TestOutages:
         """Redis dies (calls go through), comes back empty (the script is loaded again; limits
         apply again); the recovery is logged."""
         with redis_server(tmp_path) as server:
-            store = RedisBuckets(server.url, fail_open=True)
+            store = RedisBuckets(server.url, fail_open=True, timeout=LIVE)
             limits = limiter(store, per_principal={"rate": 1, "per": "1h", "burst": 1})
             assert [await outcome(limits) for _ in range(2)] == [True, False]
             server.kill()
@@ -209,7 +212,7 @@ class TestPasswords:
             yield server
 
     async def test_a_password_protected_redis_works(self, locked: RedisServer) -> None:
-        store = RedisBuckets(locked.url)
+        store = RedisBuckets(locked.url, timeout=LIVE)
         limits = limiter(store, per_principal={"rate": 1, "per": "1h", "burst": 1})
         assert [await outcome(limits) for _ in range(2)] == [True, False]
         assert PASSWORD not in repr(store) and "***" in repr(store)
@@ -219,7 +222,7 @@ class TestPasswords:
         self, locked: RedisServer, caplog: pytest.LogCaptureFixture
     ) -> None:
         wrong = "wrong-pass-9f8e7d6c"
-        store = RedisBuckets(f"redis://:{wrong}@127.0.0.1:{locked.port}/0", fail_open=False)
+        store = RedisBuckets(f"redis://:{wrong}@127.0.0.1:{locked.port}/0", fail_open=False, timeout=LIVE)
         with caplog.at_level(logging.DEBUG), pytest.raises(RequestRejected) as refused:
             await limiter(store, per_principal={"rate": 1}).check("ops", "t", "b")
         assert refused.value.reason == "rate_limit_unavailable"
@@ -233,7 +236,7 @@ class TestConfig:
     def test_the_url_comes_from_the_environment_and_stays_secret(self) -> None:
         url = f"redis://:{PASSWORD}@redis.internal:6380/2"
         config = parse_config(
-            "rate_limits: {store: '${REDIS_URL}', key_prefix: 'gw:', fail_open: false}",
+            "rate_limits: {store: '${REDIS_URL}', key_prefix: 'gw:', fail_open: false, store_timeout: 2s}",
             environ={"REDIS_URL": url},
         ).rate_limits
         assert config.redis_url is not None and config.redis_url.get_secret_value() == url
@@ -241,8 +244,10 @@ class TestConfig:
         store = RedisBuckets.for_config(config)
         assert (
             repr(store)
-            == "RedisBuckets('redis://:***@redis.internal:6380/2', key_prefix='gw:', fail_open=False)"
+            == "RedisBuckets('redis://:***@redis.internal:6380/2', key_prefix='gw:', fail_open=False, timeout=2)"
         )
+        with pytest.raises(ConfigError, match=r"rate_limits\.store_timeout"):
+            parse_config("rate_limits: {store_timeout: 0s}", environ={})
 
     def test_memory_is_the_default_and_bad_urls_are_refused_without_echoing_them(self) -> None:
         assert RateLimits().store == "memory" and RedisBuckets.for_config(RateLimits()) is None
