@@ -1,5 +1,5 @@
 """`python -m gateway` runs the `gateway` command."""
 
-from gateway.cli import main
+from gateway.cli import run
 
-raise SystemExit(main())
+run()

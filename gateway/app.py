@@ -25,7 +25,6 @@ from starlette.applications import Starlette
 
 from gateway.config import GatewayConfig, LoadedConfig
 from gateway.config.security import RateLimits
-from gateway.console import Console, ConsoleAccess, ReloadHook, install_console
 from gateway.dispatch.drain import Drain
 from gateway.dispatch.forward import Dispatch
 from gateway.errors import ConfigError
@@ -56,6 +55,7 @@ from gateway.upstream.session import BackendSession
 from gateway.workflows.engine import Workflows
 
 if TYPE_CHECKING:
+    from gateway.console import Console, ReloadHook
     from gateway.policies.ratelimit_redis import RedisBuckets
 
 logger = logging.getLogger("gateway")
@@ -231,6 +231,8 @@ class Gateway:
         if self.config.http.metrics:
             install_metrics_route(self.server, self.metrics)
         if self.config.ui.enabled and self.console is None:
+            from gateway.console import Console, ConsoleAccess, install_console  # the HTTP front's only
+
             self.console = Console(
                 self.config.ui,
                 directory=self.directory,

@@ -14,34 +14,49 @@ HTTP on 127.0.0.1:8000.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
+import os
 import sys
 from collections.abc import Sequence
 from importlib.util import find_spec
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from gateway.app import Gateway
-from gateway.commands.budget import budget_report
-from gateway.commands.lock import lock_problems, write_lock
-from gateway.commands.probe import backends_for_call, call_tool, check, listing, only_backends
-from gateway.config import ProcessSettings, load_config
+from gateway.commands.call import call
+from gateway.config import LoadedConfig, ProcessSettings, load_config
 from gateway.config.schema import write_schema
 from gateway.errors import ConfigError
-from gateway.front.serve import Transport, serve_http, serve_stdio
 from gateway.observability.logs import configure as configure_logging
-from gateway.observability.tracing import setup_from_environment as setup_tracing
-from gateway.reload import Reloader
+
+if TYPE_CHECKING:
+    from gateway.app import Gateway
+    from gateway.front.serve import Transport
+
+# The gateway itself is imported by the commands that build one: `gateway call` starts its
+# backends before it does (`gateway.commands.call`).
 
 EXIT_OK = 0
 EXIT_PROBLEMS = 1
 EXIT_CONFIG = 2
 
 
+def run() -> None:
+    """The `gateway` console script: `main`, then exit with its status."""
+    status = main()
+    # Leave what was built to the end of the process: a last collection of every object the
+    # gateway made costs half a second, after all the work is done.
+    gc.freeze()
+    raise SystemExit(status)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `gateway` command; returns the exit status."""
+    # FastMCP keeps session state in py-key-value, which type-checks its own calls at run time
+    # (beartype, warnings only) unless told not to: half of what loading it costs
+    os.environ.setdefault("PY_KEY_VALUE_DISABLE_BEARTYPE", "true")
     settings = ProcessSettings()
     args = _parser(settings).parse_args(argv)
     configure_logging(
@@ -52,9 +67,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         loaded = load_config(args.config)
         if args.command == "call":
-            needed = backends_for_call(loaded.config, args.tool)
-            if needed is not None:
-                loaded = only_backends(loaded, needed)
+            return _call(args, loaded)
+        from gateway.app import Gateway
+
         return _command(args, Gateway(loaded))
     except Exception as error:
         # a backend that cannot be built (a `module:` that does not import, an OpenAPI document
@@ -70,6 +85,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 async def serve(gateway: Gateway, *, transport: Transport, host: str, port: int, log_level: str) -> None:
     """Serve until interrupted (HTTP and SSE drain calls in flight first), reloading the config
     file on SIGHUP and when it changes."""
+    from gateway.front.serve import serve_http, serve_stdio
+
     gateway.fleet.warm_sessions = True  # clients will come: their first call waits for no process
     async with anyio.create_task_group() as group:
         if gateway.config_path is not None:
@@ -92,11 +109,18 @@ async def serve(gateway: Gateway, *, transport: Transport, host: str, port: int,
 
 
 async def _watch(gateway: Gateway, path: Path) -> None:
+    from gateway.reload import Reloader
+
     await gateway.wait_started()
     await Reloader(gateway, path).watch()
 
 
 def _command(args: argparse.Namespace, gateway: Gateway) -> int:
+    from gateway.commands.budget import budget_report
+    from gateway.commands.lock import lock_problems, write_lock
+    from gateway.commands.probe import check, listing
+    from gateway.observability.tracing import setup_from_environment as setup_tracing
+
     if args.command == "run":
         setup_tracing()
         anyio.run(
@@ -118,15 +142,18 @@ def _command(args: argparse.Namespace, gateway: Gateway) -> int:
         written, lines = anyio.run(write_lock, gateway, args.output)
         print("\n".join(lines))
         return EXIT_OK if written else EXIT_PROBLEMS
-    if args.command == "list":
-        text = anyio.run(budget_report if args.budget else listing, gateway, args.json)
-        print(text)
-        return EXIT_OK
+    # list (call and schema are answered before a gateway is built)
+    text = anyio.run(budget_report if args.budget else listing, gateway, args.json)
+    print(text)
+    return EXIT_OK
+
+
+def _call(args: argparse.Namespace, loaded: LoadedConfig) -> int:
     arguments = _arguments(args.args)
     if arguments is None:
         print("--args must be a JSON object, e.g. --args '{\"values\": [1, 2]}'", file=sys.stderr)
         return EXIT_CONFIG
-    ok, text = anyio.run(call_tool, gateway, args.tool, arguments)
+    ok, text = call(loaded, args.tool, arguments)
     print(text)
     return EXIT_OK if ok else EXIT_PROBLEMS
 

@@ -17,13 +17,13 @@ from typing import Any, Literal
 from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
 from mcp.server.context import ServerRequestContext
 
+from gateway.config.security import JWT_PREFIX
+
 Kind = Literal["local", "anonymous", "api_key", "jwt"]
 AUTH_KIND_CLAIM = "gateway.auth"
 """The claim a verified token carries to say how it was verified (`api_key` or `jwt`)."""
 PRINCIPAL_CLAIM = "gateway.principal"
 """The claim a verified token carries with the principal's name."""
-JWT_PREFIX = "jwt:"
-"""Every JWT principal's name starts with this; no API key's name may."""
 
 
 def jwt_principal_name(subject: str) -> str:

@@ -1,7 +1,7 @@
 """What a client would see: the gateway started in-process and asked like a client asks.
 
-Used by `gateway check` (validate and probe every backend), `gateway list` and `gateway call`
-(which starts only the backends the call can reach).
+Used by `gateway check` (validate and probe every backend) and `gateway list` (`gateway call`
+has its own: `gateway.commands.call`).
 The gateway is driven through an in-memory MCP client, so the answers are exactly what a
 real client gets, names included.
 """
@@ -9,15 +9,9 @@ real client gets, names included.
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from typing import Any
 
-from mcp.shared.exceptions import MCPError
-
 from gateway.app import Gateway
-from gateway.config import GatewayConfig, LoadedConfig
-from gateway.relay.toolsearch import NAMES as SEARCH_TOOLS
-from gateway.routing.naming import split_front_uri
 
 
 async def check(gateway: Gateway) -> list[str]:
@@ -75,59 +69,3 @@ async def listing(gateway: Gateway, as_json: bool) -> str:
             lines.append(f"  {name.ljust(width)}  ← {src}  {summary[:60]}")
     lines.extend(f"! backend {name} unavailable: {error or 'no answer'}" for name, error in down)
     return "\n".join(lines)
-
-
-async def call_tool(gateway: Gateway, name: str, arguments: dict[str, Any]) -> tuple[bool, str]:
-    """Call one tool; returns (succeeded, the result as JSON)."""
-    from fastmcp import Client  # loaded by the commands that use it
-
-    async with Client(gateway.server) as client:
-        try:
-            result = await client.call_tool_mcp(name, arguments)
-        except MCPError as error:
-            return False, json.dumps({"error": {"code": error.error.code, "message": error.error.message}})
-    dumped = result.model_dump(by_alias=True, mode="json", exclude_none=True)
-    return not result.is_error, json.dumps(dumped, indent=2, ensure_ascii=False)
-
-
-def backends_for_call(config: GatewayConfig, tool: str) -> set[str] | None:
-    """The backends a call of `tool` can reach (None: it cannot be told before listing them).
-
-    A name `<namespace>_...` comes from the backend with that namespace (or one without a
-    namespace); a workflow reaches the backends its steps name; a step whose target is written
-    with a reference can reach any backend."""
-    workflow = config.workflows.get(tool)
-    if workflow is None:
-        if tool in SEARCH_TOOLS:
-            return None
-        return _owners(config, tool, uri=False)
-    needed: set[str] = set()
-    for step in workflow.steps.values():
-        target = step.call if step.call is not None else step.read
-        if target is None or target.lstrip().startswith("{{"):
-            return None
-        found = _owners(config, target, uri=step.read is not None)
-        if found is None:
-            return None
-        needed |= found
-    return needed
-
-
-def _owners(config: GatewayConfig, name: str, *, uri: bool) -> set[str] | None:
-    owners = {key for key in config.backends if not config.namespace_of(key)}
-    if uri:
-        split = split_front_uri(name)
-        if split is not None:
-            owners |= {key for key in config.backends if config.namespace_of(key) == split[0]}
-        return owners
-    for key in config.backends:
-        namespace = config.namespace_of(key)
-        if namespace and name.startswith(f"{namespace}_"):
-            owners.add(key)
-    return owners
-
-
-def only_backends(loaded: LoadedConfig, keep: set[str]) -> LoadedConfig:
-    """The same configuration with only the backends in `keep`."""
-    backends = {k: v for k, v in loaded.config.backends.items() if k in keep}
-    return replace(loaded, config=loaded.config.model_copy(update={"backends": backends}))

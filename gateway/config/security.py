@@ -22,7 +22,9 @@ from pydantic import BeforeValidator, Field, SecretStr, field_validator, model_v
 
 from gateway.config.model_base import Frozen
 from gateway.config.types import ByteCount, Glob, PositiveDuration, yaml_off
-from gateway.principal import JWT_PREFIX
+
+JWT_PREFIX = "jwt:"
+"""Every JWT principal's name starts with this; no API key's name may (`gateway.principal`)."""
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 REDIS_SCHEMES = ("redis://", "rediss://")

@@ -15,8 +15,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from gateway.config import GatewayConfig
+from gateway.config.security import JWT_PREFIX
 from gateway.policies.active import ActivePolicies
-from gateway.principal import ANONYMOUS, JWT_PREFIX, LOCAL, Principal
+from gateway.principal import ANONYMOUS, LOCAL, Principal
 from gateway.relay.budget import ESTIMATE, ContextBudget
 from gateway.routing.directory import Directory
 from gateway.routing.index import Route, RouteIndex

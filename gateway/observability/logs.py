@@ -17,11 +17,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import os
 import re
 import sys
 from typing import Literal
-
-import fastmcp
 
 from gateway.observability import requestid
 
@@ -87,7 +86,12 @@ def configure(level: str, fmt: LogFormat = "text") -> None:
         root.removeHandler(existing)
     root.addHandler(handler)
     root.setLevel(getattr(logging, level.upper(), logging.INFO))
-    fastmcp.settings.log_enabled = False  # FastMCP's `configure_logging` (`run_stdio_async`): a no-op
+    # FastMCP installs handlers of its own when it is imported and when it serves stdio, unless
+    # told not to; it may be imported after this (a one-off `gateway call` imports it later)
+    os.environ["FASTMCP_LOG_ENABLED"] = "false"
+    fastmcp = sys.modules.get("fastmcp")
+    if fastmcp is not None:
+        fastmcp.settings.log_enabled = False
     _route_libraries_to_root()
     logging.captureWarnings(True)
     for quiet in (*NOISY, *SESSION_LOGGERS):

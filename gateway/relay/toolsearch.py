@@ -37,12 +37,11 @@ from gateway.principal import Principal
 from gateway.relay.answers import complete, unknown_tool
 from gateway.relay.budget import ContextBudget
 from gateway.routing.index import Route, RouteIndex
+from gateway.routing.naming import CALL_TOOL, SEARCH_TOOL
 
 if TYPE_CHECKING:
     from mcp.server.context import ServerRequestContext
 
-SEARCH_TOOL = "search_tools"
-CALL_TOOL = "call_tool"
 NAMES = frozenset({SEARCH_TOOL, CALL_TOOL})
 DEFAULT_LIMIT = 5
 MAX_LIMIT = 50

@@ -19,6 +19,9 @@ import hashlib
 import re
 
 MAX_NAME_LENGTH = 64
+SEARCH_TOOL = "search_tools"
+CALL_TOOL = "call_tool"
+"""The gateway's own tools in search mode (`gateway.relay.toolsearch`): they reach every backend."""
 _HASH_DIGITS = 6
 _INVALID = re.compile(r"[^A-Za-z0-9_.-]")
 _URI = re.compile(r"^([^:/?#]+://)(.*)$", re.DOTALL)

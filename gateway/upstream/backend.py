@@ -70,6 +70,8 @@ class Backend:
         self.state: State = "starting"
         self.last_error: str | None = None
         self.eras = Eras(config.mode)
+        self.catalog_caller: Caller = SYSTEM_CALLER
+        """Whose session lists the catalog and answers probes: the gateway's (a one-off command's client)."""
         self._on_change = on_change
         self._on_resource_updated = on_resource_updated
         self._task_group: TaskHost | None = None
@@ -133,8 +135,7 @@ class Backend:
         if self.health is not None:
             task_group.start_soon(self.health.run, name=f"health-{self.name}")
 
-    async def _reap_idle(self, sessions: Sessions) -> None:
-        """Close client sessions' backend sessions that have been idle too long."""
+    async def _reap_idle(self, sessions: Sessions) -> None:  # client sessions idle too long
         interval = min(60.0, self.config.session_idle_timeout / 4, SessionLimits.pool_idle_timeout / 4)
         while True:
             await anyio.sleep(interval)
@@ -211,11 +212,8 @@ class Backend:
         return self.health is None or self.health.verdict != "unhealthy"
 
     async def _probe(self, timeout: float) -> None:
-        async with self.lease(SYSTEM_CALLER) as session:
-            if session.modern:
-                await session.request("tools/list", None, timeout=timeout)
-            else:
-                await session.request("ping", None, timeout=timeout)
+        async with self.lease(self.catalog_caller) as session:
+            await session.request("tools/list" if session.modern else "ping", None, timeout=timeout)
 
     async def _health_changed(self, verdict: str) -> None:
         if verdict == "unhealthy":
@@ -324,7 +322,7 @@ class Backend:
         """List everything the backend offers; on failure record why. Returns success."""
         async with self._refresh_lock:
             try:
-                async with self.lease(SYSTEM_CALLER) as session:
+                async with self.lease(self.catalog_caller) as session:
                     listing = await fetch_listing(session, timeout=self.config.request_timeout)
                     self._listing_key = (session.era, signature(session.client_capabilities))
             except (BackendError, MCPError) as error:
@@ -373,7 +371,7 @@ class Backend:
         self._refresh_pending.discard(kind)
         async with self._refresh_lock:
             try:
-                async with self.lease(SYSTEM_CALLER) as session:
+                async with self.lease(self.catalog_caller) as session:
                     timeout = self.config.request_timeout
                     items = await fetch_kind(session, kind, timeout=timeout)
                     self._listing_key = (session.era, signature(session.client_capabilities))

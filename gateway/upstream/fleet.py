@@ -20,6 +20,7 @@ from gateway.config import GatewayConfig
 from gateway.egress import Egress
 from gateway.tasks import TaskHost
 from gateway.upstream.backend import Backend
+from gateway.upstream.caller import SYSTEM_CALLER, Caller
 from gateway.upstream.runner import BackendRunner
 from gateway.upstream.session import BackendSession
 
@@ -64,6 +65,7 @@ class Fleet:
         self._base_dir = base_dir
         self._events = events
         self._clock = clock
+        self._catalog_caller: Caller = SYSTEM_CALLER
         self.backends: dict[str, Backend] = {name: self._make(name) for name in config.backends}
         self._warmed: set[Backend] = set()
         self.warm_sessions = False
@@ -86,7 +88,15 @@ class Fleet:
             egress=Egress(self.config.egress.allow),
         )
         backend.on_health(events.health_changed)
+        backend.catalog_caller = self._catalog_caller
         return backend
+
+    def list_as(self, caller: Caller) -> None:
+        """List catalogs (and probe) through the sessions `caller` uses instead of the gateway's
+        own: for a one-off command whose one client is `caller`, so no other session opens."""
+        self._catalog_caller = caller
+        for backend in self.backends.values():
+            backend.catalog_caller = caller
 
     def adopt(self, config: GatewayConfig) -> None:
         """Take a reloaded configuration (backends started from now on follow it)."""

@@ -15,7 +15,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Awaitable, Callable, Mapping
 from contextlib import aclosing
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import mcp_types
@@ -24,7 +24,9 @@ from mcp.shared.dispatcher import ProgressFnT
 from mcp.shared.exceptions import MCPError
 
 from gateway.errors import BackendSessionLost, BackendTimeout, GatewayError, InternalError, to_mcp_error
-from gateway.upstream.wire import Message, Wire
+
+if TYPE_CHECKING:
+    from gateway.upstream.wire import Message, Wire
 
 SESSION_HEADER = "mcp-session-id"
 PROTOCOL_HEADER = "mcp-protocol-version"

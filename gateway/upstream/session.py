@@ -6,10 +6,9 @@ the same task, while requests arrive on many tasks. Requests and results cross i
 JSON-RPC dictionaries: the gateway relays what the backend said, field for field, without
 parsing it into models and printing it back.
 
-Traffic the backend sends toward its client goes to whoever holds the session (`caller`):
-log messages and server→client requests (sampling, elicitation, roots). Change notifications
-(`list_changed`, `resources/updated`) are the backend's, not a caller's, and go to the
-`on_event` hook.
+Traffic the backend sends toward its client goes to whoever holds the session (`caller`): log
+messages and server→client requests (sampling, elicitation, roots). Change notifications
+(`list_changed`, `resources/updated`) are the backend's, not a caller's: the `on_event` hook.
 """
 
 from __future__ import annotations
@@ -19,7 +18,7 @@ import logging
 import secrets
 from collections.abc import Awaitable, Callable, Mapping
 from contextlib import AsyncExitStack
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import anyio
 import mcp_types
@@ -48,7 +47,9 @@ from gateway.upstream import hop
 from gateway.upstream.caller import Caller
 from gateway.upstream.failures import TRANSPORT_ERRORS, describe_failure
 from gateway.upstream.links.base import HopIdentity, Link
-from gateway.upstream.wire import Wire
+
+if TYPE_CHECKING:
+    from gateway.upstream.wire import Wire
 
 logger = logging.getLogger("gateway.session")
 
@@ -118,8 +119,7 @@ class BackendSession:
         self.listing: Any = None
         """What the backend lists on this very session (`per_client` backends), once fetched."""
         self.on_wait: Callable[[bool], None] | None = None
-        """Told when the request on this session starts (True) and stops (False) waiting on its
-        client (a push): a pool lets another request in meanwhile."""
+        """Told when a request here waits on its client (True) and stops (False): a pool lets another in."""
         self._link = link
         self._era = era
         self._connect_timeout = connect_timeout

@@ -11,14 +11,16 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from contextlib import AbstractAsyncContextManager, AsyncExitStack
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from gateway.config import BackendConfig
 from gateway.egress import Egress
 from gateway.resilience.observe import Observation
 from gateway.upstream.http import USER_AGENT
-from gateway.upstream.wire import Wire
+
+if TYPE_CHECKING:  # the hot HTTP hop (aiohttp) is loaded by the links that use it
+    from gateway.upstream.wire import Wire
 
 Streams = tuple[Any, Any]
 """(read stream, write stream) as the SDK's transports yield them."""

@@ -8,9 +8,7 @@ from pathlib import Path
 from gateway.config import BackendConfig
 from gateway.egress import Egress
 from gateway.upstream.links.base import Link
-from gateway.upstream.links.http import HttpLink
 from gateway.upstream.links.module import ModuleLink
-from gateway.upstream.links.sse import SseLink
 from gateway.upstream.links.stdio import StdioLink
 
 
@@ -19,9 +17,13 @@ def make_link(name: str, config: BackendConfig, *, base_dir: Path, namespace: st
     kind = config.kind
     if kind == "stdio":
         return StdioLink(name, config, base_dir=base_dir, namespace=namespace)
-    if kind == "http":
+    if kind == "http":  # network links load their HTTP stacks only when a backend uses them
+        from gateway.upstream.links.http import HttpLink
+
         return HttpLink(name, config, egress=egress)
     if kind == "sse":
+        from gateway.upstream.links.sse import SseLink
+
         return SseLink(name, config, egress=egress)
     if kind == "openapi":
         from gateway.upstream.links.openapi.link import OpenApiLink

@@ -2,7 +2,8 @@
 
 The command comes from the config only (never from a request); a leading `python` runs the
 gateway's own interpreter. The child's environment is the SDK's small safe set plus the
-backend's `env` and `MCP_TOOL_PREFIX` (its namespace), nothing else of the gateway's.
+backend's `env` and `MCP_TOOL_PREFIX` (its namespace), nothing else of the gateway's. A process
+started ahead of the gateway (`gateway.upstream.links.headstart`) serves the first session.
 """
 
 from __future__ import annotations
@@ -14,10 +15,8 @@ from pathlib import Path
 from mcp.client.stdio import StdioServerParameters, stdio_client
 
 from gateway.config import BackendConfig
+from gateway.upstream.links import headstart
 from gateway.upstream.links.base import HopIdentity, Link, Streams
-
-PYTHON_ALIASES = frozenset({"python", "python3"})
-NAMESPACE_ENV = "MCP_TOOL_PREFIX"
 
 
 class StdioLink(Link):
@@ -27,16 +26,16 @@ class StdioLink(Link):
 
     def __init__(self, name: str, config: BackendConfig, *, base_dir: Path, namespace: str) -> None:
         super().__init__(name, config)
-        assert config.command is not None
-        program, *args = config.command
-        if program in PYTHON_ALIASES:
-            program = sys.executable
-        env = {NAMESPACE_ENV: f"{namespace}_" if namespace else ""}
-        env.update(config.env)
-        cwd = base_dir / config.cwd if config.cwd else base_dir
-        self.parameters = StdioServerParameters(command=program, args=list(args), env=env, cwd=str(cwd))
+        self.launch = headstart.launch_for(config, base_dir=base_dir, namespace=namespace)
+        launch = self.launch
+        self.parameters = StdioServerParameters(
+            command=launch.program, args=list(launch.args), env=dict(launch.env), cwd=launch.cwd
+        )
 
     def connect(self, hop: HopIdentity | None = None) -> AbstractAsyncContextManager[Streams]:
+        started = headstart.take(self.launch)
+        if started is not None:
+            return headstart.adopt(started)
         # The child's stderr is the gateway process's own (not a replaced sys.stderr).
         errlog = sys.__stderr__ if sys.__stderr__ is not None else sys.stderr
         return stdio_client(self.parameters, errlog=errlog)

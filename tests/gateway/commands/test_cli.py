@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from gateway.cli import EXIT_CONFIG, EXIT_OK, EXIT_PROBLEMS, main
-from gateway.commands.probe import backends_for_call
+from gateway.commands.call import backends_for_call
 from gateway.config import GatewayConfig, parse_config
 from tests.conftest import PYTHON, ROOT
 

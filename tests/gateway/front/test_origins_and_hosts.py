@@ -16,7 +16,7 @@ import httpx2
 import pytest
 from fastmcp.utilities.asgi_transport import run_asgi_lifespan
 
-import gateway.cli
+import gateway.front.serve
 from gateway.cli import EXIT_OK, main
 from tests.conftest import make_gateway
 from tests.gateway.front.raw import HEADERS, INIT
@@ -109,6 +109,6 @@ def test_gateway_run_binds_127_0_0_1_by_default(tmp_path: Path, monkeypatch: pyt
     async def serve_http(app: Any, **options: Any) -> None:
         asked.update(options)
 
-    monkeypatch.setattr(gateway.cli, "serve_http", serve_http)
+    monkeypatch.setattr(gateway.front.serve, "serve_http", serve_http)
     assert main(["run", "--config", str(config)]) == EXIT_OK
     assert (asked["host"], asked["port"]) == ("127.0.0.1", 8000)

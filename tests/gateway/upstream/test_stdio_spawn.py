@@ -71,13 +71,29 @@ async def test_every_spawn_uses_the_config_and_only_the_config(monkeypatch: pyte
 
 def test_child_processes_are_started_in_one_place_from_the_config() -> None:
     """`StdioServerParameters` is built only by `StdioLink`, and `StdioLink` only by the link
-    factory, from a backend's config: no request-time path names a program."""
-    built: dict[str, list[str]] = {"StdioServerParameters": [], "StdioLink": []}
+    factory, from a backend's config; a head start's `Launch` only by `launch_for` (from a
+    backend's config too), which is also the only place a process is opened directly: no
+    request-time path names a program."""
+    built: dict[str, list[str]] = {
+        "StdioServerParameters": [],
+        "StdioLink": [],
+        "Launch": [],
+        "open_process": [],
+        "Popen": [],
+        "create_subprocess_exec": [],
+    }
     for path in sorted((ROOT / "gateway").rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in built:
-                built[node.func.id].append(str(path.relative_to(ROOT)))
+            if not isinstance(node, ast.Call):
+                continue
+            name = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", None)
+            if name in built:
+                built[name].append(str(path.relative_to(ROOT)))
     assert built == {
         "StdioServerParameters": ["gateway/upstream/links/stdio.py"],
         "StdioLink": ["gateway/upstream/links/factory.py"],
+        "Launch": ["gateway/upstream/links/headstart.py"],
+        "open_process": ["gateway/upstream/links/headstart.py"],
+        "Popen": [],
+        "create_subprocess_exec": [],
     }
