@@ -12,6 +12,7 @@ restart, and the log says so. While it watches, the reloader is also the console
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import logging
 import signal
@@ -120,6 +121,12 @@ class Reloader:
         gateway.rebuild_index()
         gateway.notifier.list_changed(KINDS)
         self.reloads += 1
+        if gc.get_freeze_count():  # `gateway run` froze what it built at start-up (cli._settle)
+            # some of it is garbage now (the old config, stopped backends, cycles included):
+            # collect it once, then freeze what lives on
+            gc.unfreeze()
+            gc.collect()
+            gc.freeze()
         logger.warning(
             "config reloaded: %d backends (added %s, removed %s, restarted %s)",
             len(new.backends),

@@ -69,7 +69,8 @@ class SessionPool:
         self._backend = backend
         self._size = size
         self._depth = depth
-        self._permits = anyio.Semaphore(size * depth)
+        # a free permit is taken without a trip around the event loop (as asyncio's own do)
+        self._permits = anyio.Semaphore(size * depth, fast_acquire=True)
         self._load: dict[BackendSession, list[Caller]] = {}
         """Multiplexed sessions (`depth` > 1) and the callers each is serving now."""
         self._opening = anyio.Lock()

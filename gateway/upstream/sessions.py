@@ -194,7 +194,12 @@ class Sessions:
 
     async def _session_for(self, caller: Caller) -> _Bound:
         key = caller.key
-        lock = self._locks.setdefault(key, anyio.Lock())
+        bound = self._bound.get(key)
+        if bound is not None and bound.session.alive:
+            return bound  # the common case: no lock to take
+        lock = self._locks.get(key)
+        if lock is None:
+            lock = self._locks[key] = anyio.Lock()
         async with lock:
             bound = self._bound.get(key)
             if bound is not None and bound.session.alive:

@@ -3,7 +3,9 @@ and connected clients stay connected and are told."""
 
 from __future__ import annotations
 
+import gc
 import textwrap
+import weakref
 from pathlib import Path
 
 import pytest
@@ -129,3 +131,31 @@ async def test_front_door_settings_are_reported_as_needing_a_restart(tmp_path: P
         changed = ECHO + "http:\n  allowed_hosts: [gateway.internal]\ngateway:\n  name: renamed\n"
         outcome = await Reloader(gateway, write(tmp_path / "g.yaml", changed)).reload()
         assert outcome.applied and outcome.needs_restart == ["http", "gateway.name"]
+
+
+class _Garbage:
+    """A cycle only the garbage collector can free."""
+
+    def __init__(self) -> None:
+        self.me = self
+
+
+@pytest.mark.asyncio
+async def test_a_reload_collects_what_a_frozen_start_up_left_behind(tmp_path: Path) -> None:
+    """`gateway run` freezes what it built at start-up (`cli._settle`); after a reload, what the
+    old config left (cycles included) is collected, and what lives on is frozen again."""
+    gateway = make_gateway(ECHO_AND_RICH)
+    async with connected(gateway):
+        left = _Garbage()
+        gone = weakref.ref(left)
+        gc.collect()
+        gc.freeze()
+        try:
+            del left  # a cycle, now frozen: no collection looks at it
+            gc.collect()
+            assert gone() is not None
+            await Reloader(gateway, write(tmp_path / "g.yaml", ECHO)).reload()
+            assert gone() is None
+            assert gc.get_freeze_count() > 0
+        finally:
+            gc.unfreeze()
