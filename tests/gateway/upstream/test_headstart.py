@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 from mcp.client.stdio import DEFAULT_INHERITED_ENV_VARS, get_default_environment
@@ -22,6 +21,7 @@ from gateway.config import parse_config
 from gateway.upstream.caller import PLAIN_CALLERS
 from gateway.upstream.links import headstart
 from tests.conftest import ROOT, connected, make_gateway
+from tests.gateway.upstream.stdio_spawns import spawns
 
 CONFIG = f"""
 backends:
@@ -36,19 +36,6 @@ backends:
 def launch_of(config_text: str, name: str = "st") -> headstart.Launch:
     config = parse_config(config_text, environ={})
     return headstart.launch_for(config.backends[name], base_dir=ROOT, namespace=config.namespace_of(name))
-
-
-def spawns(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
-    """Every process the SDK's `stdio_client` starts from now on."""
-    started: list[Any] = []
-    real = stdio_link.stdio_client
-
-    def recording(parameters: Any, **kwargs: Any) -> Any:
-        started.append(parameters)
-        return real(parameters, **kwargs)
-
-    monkeypatch.setattr(stdio_link, "stdio_client", recording)
-    return started
 
 
 def test_a_head_start_is_launched_as_the_gateway_launches_a_backend(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -15,8 +15,8 @@ from typing import Any
 import mcp_types
 import pytest
 
-import gateway.upstream.links.stdio as stdio_link
 from tests.conftest import ROOT, connected, make_gateway
+from tests.gateway.upstream.stdio_spawns import spawns
 
 CONFIG = f"""
 backends:
@@ -49,14 +49,7 @@ async def env_of(client: Any, name: str) -> Any:
 @pytest.mark.asyncio
 async def test_every_spawn_uses_the_config_and_only_the_config(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GATEWAY_TEST_LEAK", "must-not-leak")
-    spawned: list[Any] = []
-    real = stdio_link.stdio_client
-
-    def recording(parameters: Any, **kwargs: Any) -> Any:
-        spawned.append(parameters)
-        return real(parameters, **kwargs)
-
-    monkeypatch.setattr(stdio_link, "stdio_client", recording)
+    spawned = spawns(monkeypatch)
     gateway = make_gateway(CONFIG)
     async with connected(gateway, mode="legacy") as client:
         seen = [await env_of(client, name) for name in ("GATEWAY_TEST_LEAK", "GIVEN")]
