@@ -77,7 +77,9 @@ def launch_for(config: BackendConfig, *, base_dir: Path, namespace: str) -> Laun
 async def head_starts(launches: Iterable[Launch]) -> AsyncIterator[None]:
     """Start a process for each of `launches` now; on exit, end those no session took."""
     for launch in launches:
-        if launch not in _waiting:
+        if launch in _waiting:
+            continue
+        try:
             _waiting[launch] = await anyio.open_process(
                 [launch.program, *launch.args],
                 env=launch.environment(),
@@ -85,6 +87,8 @@ async def head_starts(launches: Iterable[Launch]) -> AsyncIterator[None]:
                 stderr=sys.__stderr__ if sys.__stderr__ is not None else sys.stderr,
                 start_new_session=True,
             )
+        except (OSError, ValueError):
+            continue  # no head start: the link starts it as usual, and reports why it cannot
     try:
         yield
     finally:

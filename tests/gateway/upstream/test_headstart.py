@@ -16,7 +16,7 @@ from mcp.client.stdio import DEFAULT_INHERITED_ENV_VARS, get_default_environment
 from mcp.shared.exceptions import MCPError
 
 import gateway.upstream.links.stdio as stdio_link
-from gateway.cli import EXIT_OK, main
+from gateway.cli import EXIT_OK, EXIT_PROBLEMS, main
 from gateway.config import parse_config
 from gateway.upstream.caller import PLAIN_CALLERS
 from gateway.upstream.links import headstart
@@ -117,3 +117,15 @@ def test_gateway_call_on_a_stdio_backend_starts_one_process(
     assert main(["call", "st_env", "--args", '{"name": "GIVEN"}', "--config", str(config)]) == EXIT_OK
     assert json.loads(capsys.readouterr().out)["structuredContent"] == {"result": "from-the-config"}
     assert started == []
+
+
+def test_a_backend_that_cannot_start_is_reported_as_before(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No head start for a program that is not there: the link tries and says why, as it always did."""
+    config = tmp_path / "gateway.yaml"
+    config.write_text("backends:\n  x:\n    command: [no-such-program-here, --flag]\n")
+    assert main(["call", "x_tool", "--config", str(config)]) == EXIT_PROBLEMS
+    printed = capsys.readouterr()
+    assert "Unknown tool: 'x_tool'" in printed.out
+    assert "backend x unavailable: backend 'x': command not found" in printed.err
