@@ -30,7 +30,6 @@ PACKAGES: dict[str, tuple[str, ...]] = {
     "gateway": ("gateway",),
     "uvicorn/httptools/h11": ("uvicorn", "httptools", "h11"),
     "starlette": ("starlette", "sse_starlette"),
-    "aiohttp": ("aiohttp", "yarl", "multidict", "aiohappyeyeballs", "propcache", "frozenlist", "aiosignal"),
     "asyncio/anyio/uvloop": ("asyncio", "anyio", "uvloop", "sniffio", "selectors", "contextvars"),
     "mcp/fastmcp/pydantic": ("mcp", "mcp_types", "fastmcp", "pydantic", "pydantic_core"),
     "orjson/json": ("orjson", "json"),

@@ -18,7 +18,7 @@ from importlib import metadata
 from bench import targets
 
 Cell = str | int | float | None
-VERSIONED = ("fastmcp", "mcp", "httpx2", "uvicorn", "orjson", "aiohttp", "uvloop", "httptools", "py-spy")
+VERSIONED = ("fastmcp", "mcp", "httpx2", "uvicorn", "orjson", "uvloop", "httptools", "py-spy")
 SUMMED = {"errors"}
 """Columns whose cells are added up over the runs instead of taking the median."""
 

@@ -3,7 +3,8 @@
 The MCP SDK's client sends a request through a dispatcher, memory streams and a task per POST,
 over httpx; that machinery cost more CPU per call than everything else the gateway does. A
 `Wire` sends the request's JSON-RPC bytes itself, on a keep-alive connection from one pool per
-backend (aiohttp, used for this hop only: httpx2 serves everything off the hot path), and reads
+backend (`gateway.upstream.h1`, made for this hop only: httpx2 serves everything off the hot
+path), and reads
 the answer as the backend writes it, JSON or a stream of server-sent events. The SDK session
 still opens the session (the handshake, and for a handshake-era session the id and the standalone
 GET stream) and still stamps each request, so what goes on the wire is what the SDK would send.
@@ -20,15 +21,12 @@ Every connection goes to an address the egress allowlist accepted when it opened
 
 from __future__ import annotations
 
-import socket
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
-from contextlib import asynccontextmanager
+import asyncio
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
-import aiohttp
-import anyio
 import orjson
-from aiohttp.abc import AbstractResolver, ResolveResult
 
 from gateway.egress import Egress, EgressError
 from gateway.errors import (
@@ -37,45 +35,20 @@ from gateway.errors import (
     BackendRejected,
     BackendSessionLost,
     BackendUnavailable,
+    InvalidParams,
 )
 from gateway.resilience.observe import retry_after_seconds
+from gateway.upstream.h1 import Broken, NotSent, Pool, Response
 from gateway.upstream.http import USER_AGENT, shared_ssl_context
 
 MAX_EVENT_BYTES = 64 * 1024 * 1024
 """One server-sent event (one JSON-RPC message) read from a backend at most."""
-KEEPALIVE_SECONDS = 30.0
 DRAIN_SECONDS = 1.0
 """How long the end of a stream whose answer arrived may take before its connection is dropped."""
 
 
 Message = dict[str, Any]
 OnMessage = Callable[[Message], Awaitable[None]]
-
-
-class EgressResolver(AbstractResolver):
-    """Resolves a backend's host once per connection, to an address the allowlist accepts."""
-
-    def __init__(self, egress: Egress) -> None:
-        self._egress = egress
-
-    async def resolve(self, host: str, port: int = 0, family: int = socket.AF_INET) -> list[ResolveResult]:
-        try:
-            address = await self._egress.resolve(host, port)
-        except EgressError as error:
-            raise OSError(f"egress refused: {error}") from None
-        return [
-            ResolveResult(
-                hostname=host,
-                host=address,
-                port=port,
-                family=socket.AF_INET6 if ":" in address else socket.AF_INET,
-                proto=0,
-                flags=socket.AI_NUMERICHOST,
-            )
-        ]
-
-    async def close(self) -> None:
-        return None
 
 
 class Wire:
@@ -102,27 +75,27 @@ class Wire:
         self._egress = egress
         self._connections = connections
         self._connect_timeout = connect_timeout
-        self._http: aiohttp.ClientSession | None = None
+        self._http: Pool | None = None
 
     async def start(self) -> None:
-        connector = aiohttp.TCPConnector(
-            limit=self._connections,
-            keepalive_timeout=KEEPALIVE_SECONDS,
-            ssl=shared_ssl_context(),
-            resolver=EgressResolver(self._egress),
-            use_dns_cache=False,
-        )
-        self._http = aiohttp.ClientSession(
-            connector=connector,
+        self._http = Pool(
+            self.url,
             headers=self._headers,
-            timeout=aiohttp.ClientTimeout(total=None, sock_connect=self._connect_timeout),
-            trust_env=False,
-            auto_decompress=True,
+            limit=self._connections,
+            connect_timeout=self._connect_timeout,
+            ssl_context=shared_ssl_context(),
+            resolve=self._resolve,
         )
+
+    async def _resolve(self, host: str, port: int) -> str:
+        try:
+            return await self._egress.resolve(host, port)
+        except EgressError as error:
+            raise OSError(f"egress refused: {error}") from None
 
     async def aclose(self) -> None:
         if self._http is not None:
-            await self._http.close()
+            self._http.close()
             self._http = None
 
     async def send(self, message: Message, headers: Mapping[str, str]) -> None:
@@ -131,7 +104,7 @@ class Wire:
         try:
             async with self._post(orjson.dumps(message), headers) as response:
                 await response.read()
-        except (aiohttp.ClientError, OSError, TimeoutError):
+        except (OSError, TimeoutError, ValueError, BackendUnavailable):
             return
 
     @asynccontextmanager
@@ -146,7 +119,11 @@ class Wire:
         error answered with an HTTP error status as a message, or `BackendProtocolError`.
         """
         try:
-            async with self._post(body, headers) as response:
+            post = self._post(body, headers)
+        except ValueError as error:  # nothing was sent: a header that would split the request head
+            raise InvalidParams(f"cannot be sent to {self.backend}: {error}") from None
+        try:
+            async with post as response:
                 failure = _failure(self.backend, response.status, response.headers, in_session=in_session)
                 if failure is not None:
                     explained = isinstance(failure, BackendProtocolError)  # not refused, lost or broken
@@ -157,24 +134,31 @@ class Wire:
                     return
                 kind = response.headers.get("content-type", "")
                 if kind.startswith("text/event-stream"):
-                    yield _events(self.backend, response.content)
-                    # the answer is in: read the stream's end, so the connection goes back to the
-                    # pool (an unread stream would be closed with it)
-                    with anyio.move_on_after(DRAIN_SECONDS):
-                        await response.content.read()
+                    yield _events(self.backend, response.chunks())
+                    if not response.complete:
+                        await _drain(response)
                 else:
                     yield _single(_decode(self.backend, await response.read()))
-        except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as error:
-            raise BackendUnavailable(self.backend, f"not sent ({type(error).__name__})") from None
-        except (aiohttp.ClientError, OSError) as error:
-            raise BackendSessionLost(self.backend, f"no usable answer ({type(error).__name__})") from None
+        except NotSent as error:
+            raise BackendUnavailable(self.backend, f"not sent: {error}") from None
+        except (Broken, OSError) as error:
+            raise BackendSessionLost(self.backend, f"no usable answer: {error}") from None
 
-    def _post(self, body: bytes, headers: Mapping[str, str]) -> Any:
+    def _post(self, body: bytes, headers: Mapping[str, str]) -> AbstractAsyncContextManager[Response]:
         http = self._http
         if http is None:
             raise BackendUnavailable(self.backend, "not started")
-        payload = aiohttp.BytesPayload(body, content_type="application/json")
-        return http.post(self.url, data=payload, headers=headers, allow_redirects=False)
+        return http.post(body, headers)
+
+
+async def _drain(response: Response) -> None:
+    """The answer is in: read the stream's end, so the connection goes back to the pool (one
+    whose answer is not read to its end is closed)."""
+    try:
+        async with asyncio.timeout(DRAIN_SECONDS):
+            await response.read()
+    except (TimeoutError, OSError):
+        return
 
 
 def _failure(
@@ -218,11 +202,11 @@ async def _single(message: Message) -> AsyncGenerator[Message, None]:
     yield message
 
 
-async def _events(backend: str, content: aiohttp.StreamReader) -> AsyncGenerator[Message, None]:
+async def _events(backend: str, content: AsyncIterable[bytes]) -> AsyncGenerator[Message, None]:
     """The JSON-RPC messages of a server-sent event stream (`data:` lines, blank-line separated)."""
     buffer = bytearray()
     data = bytearray()
-    async for chunk in content.iter_any():
+    async for chunk in content:
         buffer += chunk
         start = 0
         while True:

@@ -19,7 +19,7 @@ from gateway.egress import Egress
 from gateway.resilience.observe import Observation
 from gateway.upstream.http import USER_AGENT
 
-if TYPE_CHECKING:  # the hot HTTP hop (aiohttp) is loaded by the links that use it
+if TYPE_CHECKING:  # the hot HTTP hop is loaded by the links that use it
     from gateway.upstream.wire import Wire
 
 Streams = tuple[Any, Any]

@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import anyio
 import httpx2
 import pytest
 import pytest_asyncio
-from aiohttp.client_reqrep import ConnectionKey
 from fastmcp import Client
 from fastmcp.exceptions import ToolError
 from mcp.shared.exceptions import MCPError
@@ -22,6 +21,7 @@ from gateway.errors import BACKEND_SESSION_LOST, BACKEND_UNAVAILABLE, REQUEST_RE
 from gateway.resilience.retry import run_attempts
 from gateway.upstream.caller import SYSTEM_CALLER
 from gateway.upstream.catalog import fetch_listing
+from gateway.upstream.h1 import NotSent
 from tests.conftest import PYTHON, connected, free_port, make_gateway
 from tests.e2e.support import running
 
@@ -74,9 +74,14 @@ class RefuseNext:
     def __call__(self, body: bytes, headers: Any) -> Any:
         if self.count > 0 and b'"tools/call"' in body:
             self.count -= 1
-            key = ConnectionKey("127.0.0.1", FAULTY_PORT, False, True, None, None, None, None)
-            raise aiohttp.ClientConnectorError(key, ConnectionRefusedError(111, "refused (injected)"))
+            return _refused()
         return self.post(body, headers)
+
+
+@asynccontextmanager
+async def _refused() -> AsyncIterator[Any]:
+    raise NotSent("no connection (refused, injected)")
+    yield
 
 
 @pytest_asyncio.fixture

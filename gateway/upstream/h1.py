@@ -1,0 +1,359 @@
+"""A small HTTP/1.1 client for the hot hop: keep-alive connections as asyncio protocols, parsed by httptools.
+
+The backend hop sends one POST per request and reads its answer as it streams. A general client
+(aiohttp, httpx) builds request objects, header multidicts, cookie jars, timers, tracing hooks
+and a writer task for each POST, which cost more CPU per call than the rest of the hop. `Pool`
+does only what this hop needs: the request head written in one piece (the fixed headers encoded
+once), the answer parsed by `httptools` (llhttp, the parser uvicorn serves with) straight into a
+`Response` whose body is read as it arrives, with flow control toward the backend.
+
+What it keeps of a production client: at most `limit` connections, reused while the server keeps
+them alive and closed after `IDLE_SECONDS` unused (before the 5 s after which uvicorn and Node
+close an idle connection, so a request is never written into one the server is closing); a
+connect deadline; TLS with the given context and the host's name verified; every connection
+opened to the address `resolve` returns for the host (the egress allowlist); header names and
+values checked (no line breaks smuggled into the head); an answer's head capped at
+`MAX_HEAD_BYTES`; gzip and deflate bodies decoded though none is asked for; a connection whose
+answer was not read to its end closed, never reused.
+
+Failures: `NotSent` when nothing reached the server (no connection, or one found closed before
+writing), `Broken` when the connection failed after the request was written (it may have run).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import ssl
+import time
+import zlib
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import cast
+from urllib.parse import urlsplit
+
+import httptools
+
+IDLE_SECONDS = 4.0
+"""How long an unused keep-alive connection is kept: below the 5 s uvicorn and Node allow."""
+MAX_HEAD_BYTES = 64 * 1024
+"""An answer's status line and headers at most."""
+HIGH_WATER = 1024 * 1024
+"""Body bytes buffered before reading from the backend pauses until they are consumed."""
+
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_BAD_VALUE = re.compile(r"[\r\n\0]")
+
+Resolve = Callable[[str, int], Awaitable[str]]
+
+
+class NotSent(OSError):
+    """Nothing reached the server: the request can safely be sent again."""
+
+
+class Broken(OSError):
+    """The request was written and no complete answer came back: it may have run."""
+
+
+def encode_headers(headers: Mapping[str, str]) -> bytes:
+    """`name: value` lines for a request head; refuses a name or value that could split it."""
+    lines = []
+    for name, value in headers.items():
+        if not _TOKEN.fullmatch(name) or _BAD_VALUE.search(value):
+            raise ValueError(f"header {name!r} has a character a request head cannot carry")
+        lines.append(f"{name}: {value}\r\n")
+    return "".join(lines).encode()
+
+
+class Response:
+    """One answer: its status and headers, then its body as it arrives."""
+
+    def __init__(self, connection: _Connection) -> None:
+        self._connection = connection
+        self.status = 0
+        self.headers: dict[str, str] = {}
+        self.complete = False
+        self._head_bytes = 0
+        self._head = asyncio.get_running_loop().create_future()
+        self._chunks: deque[bytes] = deque()
+        self._buffered = 0
+        self._waiter: asyncio.Future[None] | None = None
+        self._error: BaseException | None = None
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        """The body's bytes as they arrive (decoded when the server compressed them)."""
+        decoder = _decoder(self.headers.get("content-encoding", ""))
+        while True:
+            while self._chunks:
+                chunk = self._chunks.popleft()
+                self._buffered -= len(chunk)
+                if self._buffered < HIGH_WATER:
+                    self._connection.resume()
+                yield decoder.decompress(chunk) if decoder is not None else chunk
+            if self.complete:
+                if decoder is not None and (tail := decoder.flush()):
+                    yield tail
+                return
+            if self._error is not None:
+                raise self._error
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+
+    async def read(self) -> bytes:
+        """The whole body."""
+        if self.complete and not self._chunks and "content-encoding" not in self.headers:
+            return b""
+        return b"".join([chunk async for chunk in self.chunks()])
+
+    # the connection's side
+    def _header(self, name: bytes, value: bytes) -> None:
+        self._head_bytes += len(name) + len(value) + 4
+        if self._head_bytes > MAX_HEAD_BYTES:
+            raise Broken(f"the answer's head is over {MAX_HEAD_BYTES} bytes")
+        key = name.decode("latin-1").lower()
+        text = value.decode("latin-1")
+        self.headers[key] = f"{self.headers[key]}, {text}" if key in self.headers else text
+
+    def _started(self, status: int) -> None:
+        self.status = status
+        if not self._head.done():
+            self._head.set_result(None)
+
+    def _body(self, data: bytes) -> None:
+        self._chunks.append(data)
+        self._buffered += len(data)
+        if self._buffered >= HIGH_WATER:
+            self._connection.pause()
+        self._wake()
+
+    def _finished(self) -> None:
+        self.complete = True
+        self._wake()
+
+    def _failed(self, error: BaseException) -> None:
+        if not self._head.done():
+            self._head.set_exception(error)
+        self._error = error
+        self._wake()
+
+    def _wake(self) -> None:
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
+
+def _decoder(encoding: str) -> zlib._Decompress | None:
+    encoding = encoding.strip().lower()
+    if encoding in ("", "identity"):
+        return None
+    if encoding in ("gzip", "x-gzip"):
+        return zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+    if encoding == "deflate":
+        return zlib.decompressobj(wbits=zlib.MAX_WBITS)
+    raise Broken(f"the answer is encoded as {encoding!r}, which was not asked for")
+
+
+class _Connection(asyncio.Protocol):
+    """One keep-alive connection: writes a request, parses its answer into a `Response`."""
+
+    def __init__(self) -> None:
+        self._parser = httptools.HttpResponseParser(self)
+        self._transport: asyncio.Transport | None = None
+        self._response: Response | None = None
+        self._paused = False
+        self.reusable = False
+        self.closed = False
+        self.idle_since = 0.0
+
+    # asyncio.Protocol
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = cast(asyncio.Transport, transport)  # uvloop's are not subclasses
+
+    def data_received(self, data: bytes) -> None:
+        response = self._response
+        if response is None or response.complete:
+            self.close()  # nothing was asked: a server that talks out of turn is not reused
+            return
+        try:
+            self._parser.feed_data(data)
+        except Exception as error:  # a callback's own failure, or not HTTP/1.1 at all
+            cause = error.__context__ if isinstance(error.__context__, Broken) else error
+            response._failed(
+                cause if isinstance(cause, Broken) else Broken(f"the answer is not valid HTTP/1.1 ({error})")
+            )
+            self.close()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        self.reusable = False
+        response = self._response
+        if response is None or response.complete:
+            return
+        if response._head.done() and _ends_at_close(response):
+            response._finished()
+        else:
+            response._failed(Broken("the connection closed before the answer ended"))
+
+    # httptools callbacks
+    def on_header(self, name: bytes, value: bytes) -> None:
+        assert self._response is not None
+        self._response._header(name, value)
+
+    def on_headers_complete(self) -> None:
+        assert self._response is not None
+        if self._response.complete:
+            raise Broken("the server sent a second answer")
+        status = self._parser.get_status_code()
+        if 100 <= status < 200:  # an interim answer: the real one follows
+            self._response.headers.clear()
+            return
+        self._response._started(status)
+
+    def on_body(self, body: bytes) -> None:
+        assert self._response is not None
+        self._response._body(body)
+
+    def on_message_complete(self) -> None:
+        response = self._response
+        assert response is not None
+        if response.status == 0:
+            return  # the end of an interim answer
+        self.reusable = self._parser.should_keep_alive()
+        response._finished()
+
+    # the pool's side
+    def send(self, data: bytes) -> Response:
+        transport = self._transport
+        if self.closed or transport is None or transport.is_closing():
+            raise NotSent("the connection was closed")
+        self._response = response = Response(self)
+        self.reusable = False
+        transport.write(data)
+        return response
+
+    def pause(self) -> None:
+        if not self._paused and self._transport is not None:
+            self._paused = True
+            self._transport.pause_reading()
+
+    def resume(self) -> None:
+        if self._paused and self._transport is not None and not self.closed:
+            self._paused = False
+            self._transport.resume_reading()
+
+    def close(self) -> None:
+        self.closed = True
+        self.reusable = False
+        if self._transport is not None:
+            self._transport.close()
+
+
+def _ends_at_close(response: Response) -> bool:
+    """An answer with neither a length nor chunks ends when its connection does."""
+    headers = response.headers
+    return "content-length" not in headers and "chunked" not in headers.get("transfer-encoding", "")
+
+
+class Pool:
+    """Keep-alive connections to one URL's origin; `post` sends to the URL's path."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        headers: Mapping[str, str],
+        limit: int,
+        connect_timeout: float,
+        ssl_context: ssl.SSLContext,
+        resolve: Resolve,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"not an http(s) URL: {parts.scheme}://{parts.hostname}")
+        self._host = parts.hostname
+        self._tls = ssl_context if parts.scheme == "https" else None
+        self._port = parts.port or (443 if self._tls else 80)
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        authority = f"[{self._host}]" if ":" in self._host else self._host
+        if parts.port is not None:
+            authority += f":{parts.port}"
+        self._fixed = {name.lower() for name in headers}
+        self._start = f"POST {target} HTTP/1.1\r\nhost: {authority}\r\n".encode()
+        self._head = self._start + encode_headers(headers)
+        self._defaults = dict(headers)
+        self._connect_timeout = connect_timeout
+        self._resolve = resolve
+        self._clock = clock
+        self._slots = asyncio.Semaphore(limit)
+        self._idle: list[_Connection] = []
+
+    def post(self, body: bytes, headers: Mapping[str, str]) -> AbstractAsyncContextManager[Response]:
+        """Send `body` with `headers` (over the fixed ones); yields the answer once its head is in.
+
+        Raises `ValueError` at once for a header the request head cannot carry.
+        """
+        return self._send(b"%bcontent-length: %d\r\n\r\n%b" % (self._request_head(headers), len(body), body))
+
+    @asynccontextmanager
+    async def _send(self, request: bytes) -> AsyncIterator[Response]:
+        async with self._slots:
+            connection = self._take_idle()
+            try:
+                response = connection.send(request) if connection else None
+            except NotSent:  # closed as it was taken: a new one
+                response = None
+            if connection is None or response is None:
+                connection = await self._open()
+                response = connection.send(request)
+            try:
+                await response._head
+                yield response
+            finally:
+                if response.complete and connection.reusable and not connection.closed:
+                    connection.idle_since = self._clock()
+                    self._idle.append(connection)
+                else:
+                    connection.close()
+
+    def _request_head(self, headers: Mapping[str, str]) -> bytes:
+        names = {name.lower() for name in headers}
+        if self._fixed.isdisjoint(names):
+            return self._head + encode_headers(headers)
+        kept = {name: value for name, value in self._defaults.items() if name.lower() not in names}
+        return self._start + encode_headers(kept) + encode_headers(headers)  # the request's own win
+
+    def _take_idle(self) -> _Connection | None:
+        now = self._clock()
+        while self._idle:
+            connection = self._idle.pop()
+            if not connection.closed and now - connection.idle_since < IDLE_SECONDS:
+                return connection
+            connection.close()
+        return None
+
+    async def _open(self) -> _Connection:
+        loop = asyncio.get_running_loop()
+        try:
+            async with asyncio.timeout(self._connect_timeout):
+                address = await self._resolve(self._host, self._port)
+                _, connection = await loop.create_connection(
+                    _Connection,
+                    address,
+                    self._port,
+                    ssl=self._tls,
+                    server_hostname=self._host if self._tls else None,
+                )
+        except TimeoutError:
+            raise NotSent(f"no connection within {self._connect_timeout:g}s") from None
+        except OSError as error:
+            raise NotSent(f"no connection ({error.strerror or type(error).__name__})") from None
+        return connection
+
+    def close(self) -> None:
+        """Close every idle connection (those in use close as their answers end)."""
+        while self._idle:
+            self._idle.pop().close()
