@@ -33,7 +33,6 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import anyio
 import mcp_types
 import orjson
 from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
@@ -47,6 +46,7 @@ from gateway.errors import GatewayError, InternalError, to_mcp_error
 from gateway.methods import LIST_METHODS
 from gateway.observability import tracing
 from gateway.principal import principal_of_scope
+from gateway.relay.abandon import Abandonable
 from gateway.relay.answer import Answer
 from gateway.relay.answers import CONNECTION_META_KEYS
 from gateway.relay.fastcaller import FastCaller
@@ -67,7 +67,7 @@ class FastPath:
         self.app = app
         self._relay = relay
         self._path = path
-        self._inflight: dict[tuple[str, Any], anyio.CancelScope] = {}
+        self._inflight: dict[tuple[str, Any], Abandonable] = {}
         self._metrics = relay.dispatch.metrics
         self._served = self._metrics.fast_path.labels("tools/call")
         self._lists = ListAnswers(relay)
@@ -162,7 +162,7 @@ class FastPath:
         caller.answer = answer
         key = (caller.key, request_id)
         reply: dict[str, Any] | None = None
-        with anyio.CancelScope() as cancelled:
+        with Abandonable() as cancelled:
             if caller.session_id is not None:
                 self._inflight[key] = cancelled
             watcher = _watch_disconnect(scope, receive, cancelled)
@@ -267,9 +267,7 @@ def _error_data(error: MCPError) -> dict[str, Any]:
     return orjson.loads(error.error.model_dump_json(exclude_none=True))  # type: ignore[no-any-return]
 
 
-def _watch_disconnect(
-    scope: Scope, receive: Receive, cancelled: anyio.CancelScope
-) -> asyncio.Future[None] | None:
+def _watch_disconnect(scope: Scope, receive: Receive, cancelled: Abandonable) -> asyncio.Future[None] | None:
     """Cancel the call if its client goes away: through the connection's own hook where the
     server offers one (`gateway.front.connections`), else with a task waiting on `receive`."""
     hook = scope.get(ON_DISCONNECT_KEY)

@@ -279,10 +279,12 @@ class Backend:
             return self.listing
         era = self.era_for(caller)
         if self._sessions.binds(caller, era):
+            bound = self._sessions.bound_session(caller.key)
+            if bound is not None and bound.listing is not None:
+                return bound.listing  # type: ignore[no-any-return]  # listed once: nothing to lease
             async with self.lease(caller) as session:
-                if session.listing is None:
-                    session.listing = await fetch_listing(session, timeout=self.config.request_timeout)
-                listing: Listing = session.listing
+                listing = session.listing or await fetch_listing(session, timeout=self.config.request_timeout)
+                session.listing = listing
                 return listing
         key = self._sessions.pool_key(caller, era)
         if key == self._listing_key:

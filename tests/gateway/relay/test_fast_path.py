@@ -230,6 +230,34 @@ async def test_a_client_that_hangs_up_cancels_its_call_at_the_backend() -> None:
                 await anyio.sleep(0.02)
 
 
+@pytest.mark.asyncio
+async def test_a_handshake_era_cancellation_cancels_its_call_at_the_backend() -> None:
+    """A handshake-era client's `notifications/cancelled` for a call the fast path serves
+    cancels it at the backend (its session stays: the next call is served)."""
+    from fastmcp import Client
+
+    from gateway.front.connections import protocol_with_header_deadline
+    from tests.fakes import stateful
+    from tests.serving import serving
+
+    gateway = make_gateway("backends:\n  st: {module: tests.fakes.stateful}\n")
+    app = gateway.http_app(transport="http", host="127.0.0.1", port=80)
+    async with (
+        serving(app, http=protocol_with_header_deadline(10)) as url,
+        Client(f"{url}/mcp", mode="legacy") as client,
+    ):
+        await client.list_tools()
+        assert (await client.call_tool("st_increment", {})).data == 1  # the session is known
+        before = fast_served(gateway)
+        with pytest.raises(Exception):  # noqa: B017 - the SDK's timeout, whichever it raises
+            await client.call_tool("st_wait_for_cancel", {"seconds": 30, "tag": "given-up"}, timeout=0.5)
+        assert fast_served(gateway) == before + 1
+        with anyio.fail_after(5):
+            while "given-up" not in stateful.cancelled():  # noqa: ASYNC110 - the backend's own record
+                await anyio.sleep(0.02)
+        assert (await client.call_tool("st_increment", {})).data == 2, "the same backend session"
+
+
 # -- lists ----------------------------------------------------------------------------------
 
 LISTS = ["tools/list", "prompts/list", "resources/list", "resources/templates/list"]
