@@ -6,6 +6,11 @@ here closes a connection whose request headers are not complete within `header_t
 opening, or of its previous response ending. How many connections and requests may be open at
 once is uvicorn's `limit_concurrency` (past it, requests get 503).
 
+What a response writes in one turn of the event loop goes out in one write (`Coalesced`):
+uvicorn writes a response's head as it is started and its body as it is sent, two system calls
+(and two wake-ups of the client) where one does; a response whose head and body are sent
+together now costs one.
+
 It also tells a request in progress that its client went away: callbacks the request puts in
 its scope's `ON_DISCONNECT_KEY` list run when the connection is lost (the fast path cancels its
 call so, without a task per request watching the connection).
@@ -24,6 +29,37 @@ from gateway.scopekeys import ON_DISCONNECT_KEY
 ASGI = Callable[[Any, Any, Any], Awaitable[None]]
 
 
+class Coalesced:
+    """A transport whose writes within one turn of the event loop are written together at its
+    end (in order); everything else is the transport's own. Closing writes what is held first."""
+
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+        self._transport = transport
+        self._loop = loop
+        self._held: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        if not self._held:
+            self._loop.call_soon(self._flush)
+        self._held.append(data)
+
+    def _flush(self) -> None:
+        held, self._held = self._held, []
+        if held and not self._transport.is_closing():
+            self._transport.write(held[0] if len(held) == 1 else b"".join(held))
+
+    def close(self) -> None:
+        self._flush()
+        self._transport.close()
+
+    def abort(self) -> None:
+        self._held = []
+        self._transport.abort()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+
 def protocol_with_header_deadline(header_timeout: float) -> type[asyncio.Protocol]:
     """uvicorn's HTTP protocol, closing connections whose request headers are too slow."""
     base: Any = AutoHTTPProtocol
@@ -32,7 +68,7 @@ def protocol_with_header_deadline(header_timeout: float) -> type[asyncio.Protoco
         _deadline: asyncio.TimerHandle | None = None
 
         def connection_made(self, transport: asyncio.BaseTransport) -> None:
-            super().connection_made(transport)
+            super().connection_made(Coalesced(transport, self.loop))  # type: ignore[arg-type]
             inner: ASGI = getattr(self, "app")  # noqa: B009 - set by the base protocol
             self._requests: dict[int, list[Callable[[], object]]] = {}
             """The requests in progress, each with its disconnect callbacks (uvicorn starts the
