@@ -89,6 +89,7 @@ class Relay:
         self._subscriptions = subscriptions
         self._listen = GatewayListenHandler(subscriptions, bus, self._resolve_visible)
         self._ready = ready
+        self._stamp: tuple[object, dict[str, Any]] | None = None
         self.search = ToolSearch(policies, call=self.call_tool)
 
     def install(self) -> None:
@@ -159,8 +160,12 @@ class Relay:
         return caller.modern and self._directory.backends[route.backend].era_for(caller) == "legacy"
 
     def server_info(self) -> dict[str, Any]:
-        """The gateway's identity, as 2026-07-28 results carry it."""
-        return self._server._mcp_server.server_info_stamp
+        """The gateway's identity, as 2026-07-28 results carry it: one copy, never changed (the
+        SDK's property deep-copies it on every read; the fast path encodes it at once)."""
+        server = self._server._mcp_server
+        if self._stamp is None or self._stamp[0] is not server:
+            self._stamp = (server, server.server_info_stamp)
+        return self._stamp[1]
 
     def caller(self, ctx: Ctx) -> FrontCaller:
         """The calling client; a handshake-era session is remembered for notifications."""
