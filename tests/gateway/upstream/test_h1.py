@@ -5,12 +5,18 @@ told apart (never sent, or broken after sending)."""
 from __future__ import annotations
 
 import asyncio
+import datetime
 import gzip
 import ssl
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from gateway.upstream.h1 import HIGH_WATER, IDLE_SECONDS, MAX_HEAD_BYTES, Broken, NotSent, Pool
 
@@ -64,9 +70,9 @@ class Server:
 
 
 @asynccontextmanager
-async def serving(reply: Reply) -> AsyncIterator[Server]:
+async def serving(reply: Reply, tls: ssl.SSLContext | None = None) -> AsyncIterator[Server]:
     server = Server(reply)
-    listener = await asyncio.start_server(server._serve, "127.0.0.1", 0)
+    listener = await asyncio.start_server(server._serve, "127.0.0.1", 0, ssl=tls)
     server.port = listener.sockets[0].getsockname()[1]
     try:
         yield server
@@ -270,3 +276,57 @@ async def test_at_most_limit_connections_at_once() -> None:
         gate.set()
         await asyncio.gather(*tasks)
     assert len(server.requests) == 5 and server.connections == 2
+
+
+def certificate(tmp_path: Path, name: str) -> tuple[ssl.SSLContext, ssl.SSLContext]:
+    """A self-signed certificate for `name`: (the server's context, a client context trusting it)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server.load_cert_chain(cert_file, key_file)
+    client = ssl.create_default_context(cafile=str(cert_file))
+    return server, client
+
+
+async def test_tls_verifies_the_host_name_it_was_given(tmp_path: Path) -> None:
+    server_tls, client_tls = certificate(tmp_path, "backend.test")
+    async with serving(fixed(b"{}"), tls=server_tls) as server:
+        for host, works in (("backend.test", True), ("other.test", False)):
+            http = Pool(
+                f"https://{host}:{server.port}/mcp",
+                headers={},
+                limit=1,
+                connect_timeout=5,
+                ssl_context=client_tls,
+                resolve=loopback,  # the name resolves to 127.0.0.1; the certificate says who it is
+            )
+            if works:
+                async with http.post(b"{}", {}) as response:
+                    assert await response.read() == b"{}"
+                assert server.requests[0].split(b"\r\n")[1] == b"host: backend.test:%d" % server.port
+            else:
+                with pytest.raises(NotSent, match="no connection"):
+                    async with http.post(b"{}", {}):
+                        pass
+            http.close()
+    assert len(server.requests) == 1, "nothing was sent to a server whose certificate names another host"
