@@ -65,7 +65,9 @@ def protocol_with_header_deadline(header_timeout: float) -> type[asyncio.Protoco
     base: Any = AutoHTTPProtocol
 
     class HeaderDeadline(base):  # type: ignore[misc]
-        _deadline: asyncio.TimerHandle | None = None
+        _timer: asyncio.TimerHandle | None = None
+        _waiting_since: float | None = None
+        """When the connection began waiting for a request's headers; None while one runs."""
 
         def connection_made(self, transport: asyncio.BaseTransport) -> None:
             super().connection_made(Coalesced(transport, self.loop))  # type: ignore[arg-type]
@@ -75,7 +77,7 @@ def protocol_with_header_deadline(header_timeout: float) -> type[asyncio.Protoco
             next request on a connection once a response is sent, before its task has ended)."""
 
             async def app(scope: Any, receive: Any, send: Any) -> None:
-                self._disarm()  # the headers are in: the request is the app's now
+                self._waiting_since = None  # the headers are in: the request is the app's now
                 callbacks: list[Callable[[], object]] = []
                 scope[ON_DISCONNECT_KEY] = callbacks
                 self._requests[id(callbacks)] = callbacks
@@ -90,7 +92,10 @@ def protocol_with_header_deadline(header_timeout: float) -> type[asyncio.Protoco
             self._arm()
 
         def connection_lost(self, exc: Exception | None) -> None:
-            self._disarm()
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+            self._waiting_since = None
             requests, self._requests = self._requests, {}
             for callbacks in requests.values():  # the requests in progress learn their client went away
                 for callback in callbacks:
@@ -98,15 +103,21 @@ def protocol_with_header_deadline(header_timeout: float) -> type[asyncio.Protoco
             super().connection_lost(exc)
 
         def _arm(self) -> None:
-            self._disarm()
-            self._deadline = self.loop.call_later(header_timeout, self._too_slow)
+            """Start waiting for headers. One timer per connection at a time, not one per
+            request: a timer that fires early (set for an earlier wait) sets itself again."""
+            self._waiting_since = self.loop.time()
+            if self._timer is None:
+                self._timer = self.loop.call_at(self._waiting_since + header_timeout, self._check)
 
-        def _disarm(self) -> None:
-            if self._deadline is not None:
-                self._deadline.cancel()
-                self._deadline = None
-
-        def _too_slow(self) -> None:
+        def _check(self) -> None:
+            self._timer = None
+            since = self._waiting_since
+            if since is None:
+                return  # a request runs: its end arms the deadline again
+            due = since + header_timeout
+            if self.loop.time() < due:
+                self._timer = self.loop.call_at(due, self._check)
+                return
             transport = self.transport
             if transport is not None and not transport.is_closing():
                 transport.close()

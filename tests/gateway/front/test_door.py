@@ -225,6 +225,23 @@ async def test_a_long_request_after_another_on_the_same_connection_is_not_cut_of
         await stream.aclose()
 
 
+@pytest.mark.asyncio
+async def test_a_connection_busy_past_the_deadline_with_quick_requests_stays_open() -> None:
+    """The deadline counts from the end of the last response, not from the connection's first
+    wait (one timer per connection fires early and sets itself again)."""
+    async with serving(_hello, lifespan="off", http=protocol_with_header_deadline(0.2)) as url:
+        stream = await anyio.connect_tcp("127.0.0.1", int(url.rsplit(":", 1)[1]))
+        started = anyio.current_time()
+        answered = 0
+        with anyio.fail_after(5):
+            while anyio.current_time() - started < 0.6:  # three deadlines' worth of requests
+                await stream.send(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+                assert b"200" in await stream.receive(), "answered on the same connection"
+                answered += 1
+        assert answered > 3
+        await stream.aclose()
+
+
 async def _closed(stream: Any) -> bool:
     try:
         while await stream.receive():
