@@ -48,15 +48,19 @@ class Answer:
 
     async def finish(self, message: dict[str, Any] | None) -> None:
         """Send the result (or nothing: a cancelled request) and end the response."""
+        await self.finish_encoded(orjson.dumps(message) if message is not None else None)
+
+    async def finish_encoded(self, payload: bytes | None) -> None:
+        """`finish` with the message already encoded (as `orjson.dumps` encodes it)."""
         if self.finished:
             return
         self.finished = True
         if self._stream or self._started:
             await self._start_stream()
-            body = event(message) if message is not None else b""
+            body = b"event: message\r\ndata: " + payload + b"\r\n\r\n" if payload is not None else b""
             await self._send({"type": "http.response.body", "body": body, "more_body": False})
             return
-        payload = orjson.dumps(message) if message is not None else b""
+        payload = payload or b""
         headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
         await self._send({"type": "http.response.start", "status": 200, "headers": headers})
         await self._send({"type": "http.response.body", "body": payload, "more_body": False})

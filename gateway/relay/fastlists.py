@@ -5,7 +5,8 @@ version, the cursor, the principal (search mode, workflows) and the configuratio
 server nonetheless validates and re-serializes the whole result for every request, which for
 a few hundred tools is nearly all the time a `tools/list` takes. So the first such request goes
 through the full relay as usual, and the result it put on the wire is kept; the next identical
-request is answered with that result under its own id, framed as the SDK frames it. An index
+request is answered with that result under its own id, framed as the SDK frames it (the
+result kept encoded: a few hundred tools are tens of kilobytes to encode again). An index
 rebuilt (a catalog change, a health verdict, a reload) is a new object, and a new configuration
 too: entries made for the old ones are never served again and age out (`MAX_ENTRIES`).
 """
@@ -32,7 +33,7 @@ class ListAnswers:
 
     def __init__(self, relay: Any) -> None:
         self._relay = relay
-        self._entries: OrderedDict[Key, tuple[RouteIndex, Any, dict[str, Any]]] = OrderedDict()
+        self._entries: OrderedDict[Key, tuple[RouteIndex, Any, bytes]] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -50,7 +51,9 @@ class ListAnswers:
         if entry is not None and entry[0] is index and entry[1] is config:
             self._entries.move_to_end(key)
             answer = Answer(send, session_id=caller.session_id, stream=not caller.modern)
-            await answer.finish({"jsonrpc": "2.0", "id": message["id"], "result": entry[2]})
+            # the kept result is spliced in as encoded: what orjson makes of the whole message
+            request_id = orjson.dumps(message["id"])
+            await answer.finish_encoded(b'{"jsonrpc":"2.0","id":%b,"result":%b}' % (request_id, entry[2]))
             return True
         captured = _Capture(send)
         await app(scope, receive, captured)
@@ -60,7 +63,7 @@ class ListAnswers:
             and self._relay.config is config
             and await self._relay.index_for(caller) is index
         ):
-            self._entries[key] = (index, config, result)
+            self._entries[key] = (index, config, orjson.dumps(result))
             while len(self._entries) > MAX_ENTRIES:
                 self._entries.popitem(last=False)
         return False
