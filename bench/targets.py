@@ -136,7 +136,8 @@ def markdown(figures: dict[str, list[float]], *, runs: int) -> list[str]:
         "today: the issue's figures (the committed run before the fast path). flat in N is our "
         "reading of the issue's words: the 10-backend p50 within 1.5× the 1-backend p50 (10× the "
         "tools to serialize and parse); the lean client parses answers with orjson (the `tools/list` "
-        "table shows what the standard library's json would add). Ratios are against a direct call "
+        "table shows what the standard library's json would add) and, timing sequential calls, "
+        "pauses its own garbage collector as `timeit` does. Ratios are against a direct call "
         "measured in the same run.",
     ]
     return lines
