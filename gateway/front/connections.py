@@ -9,7 +9,7 @@ once is uvicorn's `limit_concurrency` (past it, requests get 503).
 What a response writes in one turn of the event loop goes out in one write (`Coalesced`):
 uvicorn writes a response's head as it is started and its body as it is sent, two system calls
 (and two wake-ups of the client) where one does; a response whose head and body are sent
-together now costs one.
+together now costs one, written as the response ends.
 
 It also tells a request in progress that its client went away: callbacks the request puts in
 its scope's `ON_DISCONNECT_KEY` list run when the connection is lost (the fast path cancels its
@@ -40,16 +40,17 @@ class Coalesced:
 
     def write(self, data: bytes) -> None:
         if not self._held:
-            self._loop.call_soon(self._flush)
+            self._loop.call_soon(self.flush)
         self._held.append(data)
 
-    def _flush(self) -> None:
+    def flush(self) -> None:
+        """Write what is held now."""
         held, self._held = self._held, []
         if held and not self._transport.is_closing():
             self._transport.write(held[0] if len(held) == 1 else b"".join(held))
 
     def close(self) -> None:
-        self._flush()
+        self.flush()
         self._transport.close()
 
     def abort(self) -> None:
@@ -90,6 +91,10 @@ def protocol_with_header_deadline(header_timeout: float) -> type[asyncio.Protoco
 
             self.app = app
             self._arm()
+
+        def on_response_complete(self) -> None:
+            self.transport.flush()  # a response's end goes out now, not at the end of the turn
+            super().on_response_complete()
 
         def connection_lost(self, exc: Exception | None) -> None:
             if self._timer is not None:

@@ -50,6 +50,16 @@ async def test_a_head_and_body_written_in_one_turn_leave_in_one_write_in_order()
     assert inner.writes == [b"HTTP/1.1 200 OK\r\n\r\nbody"]
 
 
+async def test_a_flush_writes_at_once() -> None:
+    transport, inner = coalesced()
+    transport.write(b"head")
+    transport.write(b"body")
+    transport.flush()  # the response ended
+    assert inner.writes == [b"headbody"]
+    await asyncio.sleep(0)
+    assert inner.writes == [b"headbody"], "nothing written twice"
+
+
 async def test_writes_of_later_turns_are_their_own() -> None:
     transport, inner = coalesced()
     transport.write(b"event 1")
