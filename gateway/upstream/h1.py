@@ -14,7 +14,9 @@ connect deadline; TLS with the given context and the host's name verified; every
 opened to the address `resolve` returns for the host (the egress allowlist); header names and
 values checked (no line breaks smuggled into the head); an answer's head capped at
 `MAX_HEAD_BYTES`; gzip and deflate bodies decoded though none is asked for; a connection whose
-answer was not read to its end closed, never reused.
+answer was not read to its end closed, never reused, unless its reader says the rest may come
+on its own (`Response.settle_after`: a stream whose answer is in, whose end the caller need not
+wait for), in which case the connection goes back to the pool once it ends.
 
 Failures: `NotSent` when nothing reached the server (no connection, or one found closed before
 writing), `Broken` when the connection failed after the request was written (it may have run).
@@ -26,8 +28,6 @@ import asyncio
 import re
 import ssl
 import time
-import zlib
-from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import cast
@@ -35,25 +35,25 @@ from urllib.parse import urlsplit
 
 import httptools
 
+from gateway.upstream.h1response import HIGH_WATER, MAX_HEAD_BYTES, Broken, NotSent, Response
+
 IDLE_SECONDS = 4.0
 """How long an unused keep-alive connection is kept: below the 5 s uvicorn and Node allow."""
-MAX_HEAD_BYTES = 64 * 1024
-"""An answer's status line and headers at most."""
-HIGH_WATER = 1024 * 1024
-"""Body bytes buffered before reading from the backend pauses until they are consumed."""
-
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _BAD_VALUE = re.compile(r"[\r\n\0]")
 
 Resolve = Callable[[str, int], Awaitable[str]]
 
-
-class NotSent(OSError):
-    """Nothing reached the server: the request can safely be sent again."""
-
-
-class Broken(OSError):
-    """The request was written and no complete answer came back: it may have run."""
+__all__ = [
+    "HIGH_WATER",
+    "IDLE_SECONDS",
+    "MAX_HEAD_BYTES",
+    "Broken",
+    "NotSent",
+    "Pool",
+    "Response",
+    "encode_headers",
+]
 
 
 def encode_headers(headers: Mapping[str, str]) -> bytes:
@@ -64,96 +64,6 @@ def encode_headers(headers: Mapping[str, str]) -> bytes:
             raise ValueError(f"header {name!r} has a character a request head cannot carry")
         lines.append(f"{name}: {value}\r\n")
     return "".join(lines).encode()
-
-
-class Response:
-    """One answer: its status and headers, then its body as it arrives."""
-
-    def __init__(self, connection: _Connection) -> None:
-        self._connection = connection
-        self.status = 0
-        self.headers: dict[str, str] = {}
-        self.complete = False
-        self._head_bytes = 0
-        self._head = asyncio.get_running_loop().create_future()
-        self._chunks: deque[bytes] = deque()
-        self._buffered = 0
-        self._waiter: asyncio.Future[None] | None = None
-        self._error: BaseException | None = None
-
-    async def chunks(self) -> AsyncIterator[bytes]:
-        """The body's bytes as they arrive (decoded when the server compressed them)."""
-        decoder = _decoder(self.headers.get("content-encoding", ""))
-        while True:
-            while self._chunks:
-                chunk = self._chunks.popleft()
-                self._buffered -= len(chunk)
-                if self._buffered < HIGH_WATER:
-                    self._connection.resume()
-                yield decoder.decompress(chunk) if decoder is not None else chunk
-            if self.complete:
-                if decoder is not None and (tail := decoder.flush()):
-                    yield tail
-                return
-            if self._error is not None:
-                raise self._error
-            self._waiter = asyncio.get_running_loop().create_future()
-            try:
-                await self._waiter
-            finally:
-                self._waiter = None
-
-    async def read(self) -> bytes:
-        """The whole body."""
-        if self.complete and not self._chunks and "content-encoding" not in self.headers:
-            return b""
-        return b"".join([chunk async for chunk in self.chunks()])
-
-    # the connection's side
-    def _header(self, name: bytes, value: bytes) -> None:
-        self._head_bytes += len(name) + len(value) + 4
-        if self._head_bytes > MAX_HEAD_BYTES:
-            raise Broken(f"the answer's head is over {MAX_HEAD_BYTES} bytes")
-        key = name.decode("latin-1").lower()
-        text = value.decode("latin-1")
-        self.headers[key] = f"{self.headers[key]}, {text}" if key in self.headers else text
-
-    def _started(self, status: int) -> None:
-        self.status = status
-        if not self._head.done():
-            self._head.set_result(None)
-
-    def _body(self, data: bytes) -> None:
-        self._chunks.append(data)
-        self._buffered += len(data)
-        if self._buffered >= HIGH_WATER:
-            self._connection.pause()
-        self._wake()
-
-    def _finished(self) -> None:
-        self.complete = True
-        self._wake()
-
-    def _failed(self, error: BaseException) -> None:
-        if not self._head.done():
-            self._head.set_exception(error)
-        self._error = error
-        self._wake()
-
-    def _wake(self) -> None:
-        if self._waiter is not None and not self._waiter.done():
-            self._waiter.set_result(None)
-
-
-def _decoder(encoding: str) -> zlib._Decompress | None:
-    encoding = encoding.strip().lower()
-    if encoding in ("", "identity"):
-        return None
-    if encoding in ("gzip", "x-gzip"):
-        return zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
-    if encoding == "deflate":
-        return zlib.decompressobj(wbits=zlib.MAX_WBITS)
-    raise Broken(f"the answer is encoded as {encoding!r}, which was not asked for")
 
 
 class _Connection(asyncio.Protocol):
@@ -300,7 +210,9 @@ class Pool:
 
     @asynccontextmanager
     async def _send(self, request: bytes) -> AsyncIterator[Response]:
-        async with self._slots:
+        await self._slots.acquire()
+        settling = False
+        try:
             connection = self._take_idle()
             try:
                 response = connection.send(request) if connection else None
@@ -313,11 +225,40 @@ class Pool:
                 await response._head
                 yield response
             finally:
-                if response.complete and connection.reusable and not connection.closed:
-                    connection.idle_since = self._clock()
-                    self._idle.append(connection)
+                if response.complete:
+                    self._release(connection)
+                elif response.settle_after > 0 and not connection.closed and response._error is None:
+                    settling = True  # the reader has its answer: the rest arrives on its own time
+                    self._settle(connection, response)
                 else:
                     connection.close()
+        finally:
+            if not settling:
+                self._slots.release()
+
+    def _release(self, connection: _Connection) -> None:
+        if connection.reusable and not connection.closed:
+            connection.idle_since = self._clock()
+            self._idle.append(connection)
+        else:
+            connection.close()
+
+    def _settle(self, connection: _Connection, response: Response) -> None:
+        """Keep the connection (and its slot) until its answer ends, then pool it; give it up
+        after `response.settle_after`."""
+
+        def ended() -> None:
+            timer.cancel()
+            self._release(connection)
+            self._slots.release()
+
+        def give_up() -> None:
+            response._on_end = None
+            connection.close()
+            self._slots.release()
+
+        timer = asyncio.get_running_loop().call_later(response.settle_after, give_up)
+        response._settle(ended)
 
     def _request_head(self, headers: Mapping[str, str]) -> bytes:
         names = {name.lower() for name in headers}

@@ -21,7 +21,6 @@ Every connection goes to an address the egress allowlist accepted when it opened
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
@@ -135,8 +134,9 @@ class Wire:
                 kind = response.headers.get("content-type", "")
                 if kind.startswith("text/event-stream"):
                     yield _events(self.backend, response.chunks())
-                    if not response.complete:
-                        await _drain(response)
+                    # the answer is in: the stream's end may follow on its own, the connection
+                    # pooled once it has (given up after DRAIN_SECONDS); the answer waits for none
+                    response.settle_after = DRAIN_SECONDS
                 else:
                     yield _single(_decode(self.backend, await response.read()))
         except NotSent as error:
@@ -149,16 +149,6 @@ class Wire:
         if http is None:
             raise BackendUnavailable(self.backend, "not started")
         return http.post(body, headers)
-
-
-async def _drain(response: Response) -> None:
-    """The answer is in: read the stream's end, so the connection goes back to the pool (one
-    whose answer is not read to its end is closed)."""
-    try:
-        async with asyncio.timeout(DRAIN_SECONDS):
-            await response.read()
-    except (TimeoutError, OSError):
-        return
 
 
 def _failure(

@@ -5,6 +5,7 @@ told apart (never sent, or broken after sending)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime
 import gzip
 import ssl
@@ -35,6 +36,11 @@ class Server:
         self.connections = 0
         self.port = 0
         self.close_after_answer = False
+        self.tail = b""
+        """Written after `release` is set, once the answer has been (the end of a stream)."""
+        self.release = asyncio.Event()
+        self.closed = asyncio.Event()
+        """Set when a client closes its connection."""
         self._arrived = asyncio.Event()
 
     async def until(self, count: int) -> None:
@@ -61,10 +67,24 @@ class Server:
                     break
                 writer.write(answer)
                 await writer.drain()
+                if self.tail:  # hold the end back; the client may close meanwhile
+                    eof = asyncio.ensure_future(reader.read(1))
+                    released = asyncio.ensure_future(self.release.wait())
+                    await asyncio.wait({eof, released}, return_when=asyncio.FIRST_COMPLETED)
+                    released.cancel()
+                    if eof.done():
+                        raise ConnectionError("the client closed while the end was held")
+                    eof.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await eof
+                    writer.write(self.tail)
+                    await writer.drain()
                 if self.close_after_answer:
                     break
-        except (asyncio.IncompleteReadError, ConnectionError, asyncio.CancelledError):
-            pass  # the client closed, or the test ended
+        except (asyncio.IncompleteReadError, ConnectionError):
+            self.closed.set()
+        except asyncio.CancelledError:
+            pass  # the test ended
         finally:
             writer.close()
 
@@ -330,3 +350,72 @@ async def test_tls_verifies_the_host_name_it_was_given(tmp_path: Path) -> None:
                         pass
             http.close()
     assert len(server.requests) == 1, "nothing was sent to a server whose certificate names another host"
+
+
+STREAM_HEAD = b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n"
+EVENT = b"data: the answer\n\n"
+
+
+async def test_a_stream_whose_answer_is_in_ends_on_its_own_and_its_connection_is_pooled() -> None:
+    async with serving(lambda _: STREAM_HEAD + b"%x\r\n%b\r\n" % (len(EVENT), EVENT)) as server:
+        server.tail = b"0\r\n\r\n"  # the stream's end, held back until released
+        http = pool(server)
+        async with http.post(b"{}", {}) as response:
+            async for chunk in response.chunks():
+                assert chunk == EVENT
+                break
+            response.settle_after = 30  # the reader has its answer
+        assert not response.complete, "the caller went on without waiting for the end"
+        server.release.set()
+
+
+async def test_a_settled_connection_goes_back_to_the_pool_when_its_stream_ends() -> None:
+    async with serving(lambda _: STREAM_HEAD + b"%x\r\n%b\r\n" % (len(EVENT), EVENT)) as server:
+        server.tail = b"0\r\n\r\n"
+        http = Pool(
+            f"http://127.0.0.1:{server.port}/mcp",
+            headers={},
+            limit=1,  # one connection: the next request must wait for the settling one
+            connect_timeout=5,
+            ssl_context=ssl.create_default_context(),
+            resolve=loopback,
+        )
+        async with http.post(b"{}", {}) as response:
+            await anext(aiter(response.chunks()))
+            response.settle_after = 30
+        second = asyncio.create_task(_read_all(http))
+        await asyncio.sleep(0)
+        assert len(server.requests) == 1, "the slot is the settling connection's until it ends"
+        server.release.set()
+        async with asyncio.timeout(5):
+            assert await second == EVENT
+    assert server.connections == 1, "the settled connection was reused"
+
+
+async def test_a_stream_that_never_ends_is_given_up_after_its_time() -> None:
+    async with serving(lambda _: STREAM_HEAD + b"%x\r\n%b\r\n" % (len(EVENT), EVENT)) as server:
+        server.tail = b"0\r\n\r\n"  # never released
+        async with pool(server).post(b"{}", {}) as response:
+            await anext(aiter(response.chunks()))
+            response.settle_after = 0.01
+        async with asyncio.timeout(5):
+            await server.closed.wait()  # the client closed it
+        server.release.set()
+
+
+async def test_a_stream_left_without_its_answer_is_closed_at_once() -> None:
+    """A cancelled reader (a 2026-07-28 client giving up): closing the stream is the cancellation."""
+    async with serving(lambda _: STREAM_HEAD) as server:
+        server.tail = b"never"
+        with pytest.raises(asyncio.CancelledError):
+            async with pool(server).post(b"{}", {}) as response:
+                asyncio.current_task().cancel()  # type: ignore[union-attr]
+                await anext(aiter(response.chunks()))
+        async with asyncio.timeout(5):
+            await server.closed.wait()
+        server.release.set()
+
+
+async def _read_all(http: Pool) -> bytes:
+    async with http.post(b"{}", {}) as response:
+        return await response.read()
