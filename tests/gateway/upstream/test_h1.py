@@ -9,7 +9,7 @@ import contextlib
 import datetime
 import gzip
 import ssl
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -105,14 +105,29 @@ async def loopback(host: str, port: int) -> str:
 
 
 def pool(server: Server, clock: Callable[[], float] | None = None, **headers: str) -> Pool:
+    return connect(
+        f"http://localhost:{server.port}/mcp?x=1", headers={"user-agent": "t", **headers}, clock=clock
+    )
+
+
+def connect(
+    url: str,
+    *,
+    limit: int = 4,
+    headers: dict[str, str] | None = None,
+    resolve: Callable[[str, int], Awaitable[str]] = loopback,
+    tls: ssl.SSLContext | None = None,
+    clock: Callable[[], float] | None = None,
+) -> Pool:
+    """A pool toward `url`, its names resolved to 127.0.0.1 unless `resolve` says otherwise."""
     extra = {"clock": clock} if clock else {}
     return Pool(
-        f"http://localhost:{server.port}/mcp?x=1",
-        headers={"user-agent": "t", **headers},
-        limit=4,
+        url,
+        headers=headers or {},
+        limit=limit,
         connect_timeout=5,
-        ssl_context=ssl.create_default_context(),
-        resolve=loopback,
+        ssl_context=tls or ssl.create_default_context(),
+        resolve=resolve,
         **extra,
     )
 
@@ -216,14 +231,7 @@ async def test_an_idle_connection_past_its_time_is_not_reused() -> None:
 async def test_a_refused_connection_is_not_sent() -> None:
     async with serving(fixed(b"")) as server:
         port = server.port
-    http = Pool(
-        f"http://127.0.0.1:{port}/mcp",
-        headers={},
-        limit=1,
-        connect_timeout=5,
-        ssl_context=ssl.create_default_context(),
-        resolve=loopback,
-    )
+    http = connect(f"http://127.0.0.1:{port}/mcp", limit=1)
     with pytest.raises(NotSent, match="no connection"):
         async with http.post(b"", {}):
             pass
@@ -233,14 +241,7 @@ async def test_a_resolver_refusal_is_not_sent() -> None:
     async def refuse(host: str, port: int) -> str:
         raise OSError("egress refused: not allowed")
 
-    http = Pool(
-        "http://example.com/mcp",
-        headers={},
-        limit=1,
-        connect_timeout=5,
-        ssl_context=ssl.create_default_context(),
-        resolve=refuse,
-    )
+    http = connect("http://example.com/mcp", limit=1, resolve=refuse)
     with pytest.raises(NotSent):
         async with http.post(b"", {}):
             pass
@@ -274,14 +275,7 @@ async def test_a_head_over_its_cap_and_garbage_are_broken() -> None:
 async def test_at_most_limit_connections_at_once() -> None:
     gate = asyncio.Event()
     async with serving(fixed(b"")) as server:
-        http = Pool(
-            f"http://127.0.0.1:{server.port}/mcp",
-            headers={},
-            limit=2,
-            connect_timeout=5,
-            ssl_context=ssl.create_default_context(),
-            resolve=loopback,
-        )
+        http = connect(f"http://127.0.0.1:{server.port}/mcp", limit=2)
 
         async def one() -> None:
             async with http.post(b"", {}) as response:
@@ -332,14 +326,8 @@ async def test_tls_verifies_the_host_name_it_was_given(tmp_path: Path) -> None:
     server_tls, client_tls = certificate(tmp_path, "backend.test")
     async with serving(fixed(b"{}"), tls=server_tls) as server:
         for host, works in (("backend.test", True), ("other.test", False)):
-            http = Pool(
-                f"https://{host}:{server.port}/mcp",
-                headers={},
-                limit=1,
-                connect_timeout=5,
-                ssl_context=client_tls,
-                resolve=loopback,  # the name resolves to 127.0.0.1; the certificate says who it is
-            )
+            # the name resolves to 127.0.0.1; the certificate says who it is
+            http = connect(f"https://{host}:{server.port}/mcp", limit=1, tls=client_tls)
             if works:
                 async with http.post(b"{}", {}) as response:
                     assert await response.read() == b"{}"
@@ -372,14 +360,8 @@ async def test_a_stream_whose_answer_is_in_ends_on_its_own_and_its_connection_is
 async def test_a_settled_connection_goes_back_to_the_pool_when_its_stream_ends() -> None:
     async with serving(lambda _: STREAM_HEAD + b"%x\r\n%b\r\n" % (len(EVENT), EVENT)) as server:
         server.tail = b"0\r\n\r\n"
-        http = Pool(
-            f"http://127.0.0.1:{server.port}/mcp",
-            headers={},
-            limit=1,  # one connection: the next request must wait for the settling one
-            connect_timeout=5,
-            ssl_context=ssl.create_default_context(),
-            resolve=loopback,
-        )
+        # one connection: the next request must wait for the settling one
+        http = connect(f"http://127.0.0.1:{server.port}/mcp", limit=1)
         async with http.post(b"{}", {}) as response:
             await anext(aiter(response.chunks()))
             response.settle_after = 30
