@@ -37,14 +37,16 @@ class Coalesced:
         self._transport = transport
         self._loop = loop
         self._held: list[bytes] = []
+        self._pending: asyncio.Handle | None = None
 
     def write(self, data: bytes) -> None:
         if not self._held:
-            self._loop.call_soon(self.flush)
+            self._pending = self._loop.call_soon(self.flush)
         self._held.append(data)
 
     def flush(self) -> None:
-        """Write what is held now."""
+        """Write what is held now (a flush still pending for the turn's end is dropped)."""
+        self._drop_pending()
         held, self._held = self._held, []
         if held and not self._transport.is_closing():
             self._transport.write(held[0] if len(held) == 1 else b"".join(held))
@@ -54,8 +56,14 @@ class Coalesced:
         self._transport.close()
 
     def abort(self) -> None:
+        self._drop_pending()
         self._held = []
         self._transport.abort()
+
+    def _drop_pending(self) -> None:
+        if self._pending is not None:
+            self._pending.cancel()
+            self._pending = None
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._transport, name)

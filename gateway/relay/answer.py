@@ -23,7 +23,11 @@ STREAM_HEADERS = [
 
 def event(message: dict[str, Any]) -> bytes:
     """One JSON-RPC message as a server-sent event."""
-    return b"event: message\r\ndata: " + orjson.dumps(message) + b"\r\n\r\n"
+    return _framed(orjson.dumps(message))
+
+
+def _framed(payload: bytes) -> bytes:
+    return b"event: message\r\ndata: " + payload + b"\r\n\r\n"
 
 
 class Answer:
@@ -57,7 +61,7 @@ class Answer:
         self.finished = True
         if self._stream or self._started:
             await self._start_stream()
-            body = b"event: message\r\ndata: " + payload + b"\r\n\r\n" if payload is not None else b""
+            body = _framed(payload) if payload is not None else b""
             await self._send({"type": "http.response.body", "body": body, "more_body": False})
             return
         payload = payload or b""
