@@ -52,27 +52,9 @@ class Response:
         """Set by the reader once it has what it needs: how long the rest of the body may take
         to arrive, unread, before the connection is given up (0: closed at once)."""
 
-    async def chunks(self) -> AsyncIterator[bytes]:
+    def chunks(self) -> AsyncIterator[bytes]:
         """The body's bytes as they arrive (decoded when the server compressed them)."""
-        decoder = _decoder(self.headers.get("content-encoding", ""))
-        while True:
-            while self._chunks:
-                chunk = self._chunks.popleft()
-                self._buffered -= len(chunk)
-                if self._buffered < HIGH_WATER:
-                    self._connection.resume()
-                yield decoder.decompress(chunk) if decoder is not None else chunk
-            if self.complete:
-                if decoder is not None and (tail := decoder.flush()):
-                    yield tail
-                return
-            if self._error is not None:
-                raise self._error
-            self._waiter = asyncio.get_running_loop().create_future()
-            try:
-                await self._waiter
-            finally:
-                self._waiter = None
+        return _Chunks(self, _decoder(self.headers.get("content-encoding", "")))
 
     async def read(self) -> bytes:
         """The whole body."""
@@ -130,6 +112,44 @@ class Response:
     def _wake(self) -> None:
         if self._waiter is not None and not self._waiter.done():
             self._waiter.set_result(None)
+
+
+class _Chunks:
+    """A response body's bytes as they arrive. A plain iterator, not an async generator: one left
+    unfinished (the reader has its answer) is simply dropped, where a generator would be handed
+    to the event loop to be closed, a thread-safe wake-up and a task on every call."""
+
+    def __init__(self, response: Response, decoder: zlib._Decompress | None) -> None:
+        self._response = response
+        self._decoder = decoder
+        self._done = False
+
+    def __aiter__(self) -> _Chunks:
+        return self
+
+    async def __anext__(self) -> bytes:
+        response = self._response
+        decoder = self._decoder
+        while not self._done:
+            if response._chunks:
+                chunk = response._chunks.popleft()
+                response._buffered -= len(chunk)
+                if response._buffered < HIGH_WATER:
+                    response._connection.resume()
+                return decoder.decompress(chunk) if decoder is not None else chunk
+            if response.complete:
+                self._done = True
+                if decoder is not None and (tail := decoder.flush()):
+                    return tail
+                break
+            if response._error is not None:
+                raise response._error
+            waiter = response._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await waiter
+            finally:
+                response._waiter = None
+        raise StopAsyncIteration
 
 
 def _decoder(encoding: str) -> zlib._Decompress | None:
