@@ -5,12 +5,9 @@ told apart (never sent, or broken after sending)."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime
 import gzip
 import ssl
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
@@ -19,121 +16,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from gateway.upstream.h1 import HIGH_WATER, IDLE_SECONDS, MAX_HEAD_BYTES, Broken, NotSent, Pool
+from gateway.upstream.h1 import HIGH_WATER, IDLE_SECONDS, MAX_HEAD_BYTES, Broken, NotSent
+from tests.gateway.upstream.h1server import connect, fixed, pool, serving
 
 pytestmark = pytest.mark.asyncio
-
-Reply = Callable[[bytes], bytes | None]
-"""What the server writes for one request (its head and body); None closes the connection."""
-
-
-class Server:
-    """Reads one request at a time (head + content-length body), answers with `reply`."""
-
-    def __init__(self, reply: Reply) -> None:
-        self.reply = reply
-        self.requests: list[bytes] = []
-        self.connections = 0
-        self.port = 0
-        self.close_after_answer = False
-        self.tail = b""
-        """Written after `release` is set, once the answer has been (the end of a stream)."""
-        self.release = asyncio.Event()
-        self.closed = asyncio.Event()
-        """Set when a client closes its connection."""
-        self._arrived = asyncio.Event()
-
-    async def until(self, count: int) -> None:
-        """Wait until `count` requests have arrived."""
-        while len(self.requests) < count:
-            self._arrived.clear()
-            await self._arrived.wait()
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.connections += 1
-        try:
-            while True:
-                head = await reader.readuntil(b"\r\n\r\n")
-                length = next(
-                    int(line.split(b":")[1])
-                    for line in head.split(b"\r\n")
-                    if line.lower().startswith(b"content-length:")
-                )
-                request = head + await reader.readexactly(length)
-                self.requests.append(request)
-                self._arrived.set()
-                answer = self.reply(request)
-                if answer is None:
-                    break
-                writer.write(answer)
-                await writer.drain()
-                if self.tail:  # hold the end back; the client may close meanwhile
-                    eof = asyncio.ensure_future(reader.read(1))
-                    released = asyncio.ensure_future(self.release.wait())
-                    await asyncio.wait({eof, released}, return_when=asyncio.FIRST_COMPLETED)
-                    released.cancel()
-                    if eof.done():
-                        raise ConnectionError("the client closed while the end was held")
-                    eof.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await eof
-                    writer.write(self.tail)
-                    await writer.drain()
-                if self.close_after_answer:
-                    break
-        except (asyncio.IncompleteReadError, ConnectionError):
-            self.closed.set()
-        except asyncio.CancelledError:
-            pass  # the test ended
-        finally:
-            writer.close()
-
-
-@asynccontextmanager
-async def serving(reply: Reply, tls: ssl.SSLContext | None = None) -> AsyncIterator[Server]:
-    server = Server(reply)
-    listener = await asyncio.start_server(server._serve, "127.0.0.1", 0, ssl=tls)
-    server.port = listener.sockets[0].getsockname()[1]
-    try:
-        yield server
-    finally:
-        listener.close()
-
-
-async def loopback(host: str, port: int) -> str:
-    return "127.0.0.1"
-
-
-def pool(server: Server, clock: Callable[[], float] | None = None, **headers: str) -> Pool:
-    return connect(
-        f"http://localhost:{server.port}/mcp?x=1", headers={"user-agent": "t", **headers}, clock=clock
-    )
-
-
-def connect(
-    url: str,
-    *,
-    limit: int = 4,
-    headers: dict[str, str] | None = None,
-    resolve: Callable[[str, int], Awaitable[str]] = loopback,
-    tls: ssl.SSLContext | None = None,
-    clock: Callable[[], float] | None = None,
-) -> Pool:
-    """A pool toward `url`, its names resolved to 127.0.0.1 unless `resolve` says otherwise."""
-    extra = {"clock": clock} if clock else {}
-    return Pool(
-        url,
-        headers=headers or {},
-        limit=limit,
-        connect_timeout=5,
-        ssl_context=tls or ssl.create_default_context(),
-        resolve=resolve,
-        **extra,
-    )
-
-
-def fixed(body: bytes, *, status: int = 200, extra: bytes = b"") -> Reply:
-    return lambda _: b"HTTP/1.1 %d X\r\ncontent-length: %d\r\n%b\r\n%b" % (status, len(body), extra, body)
 
 
 async def test_a_request_carries_its_head_and_body_and_connections_are_reused() -> None:
@@ -338,66 +224,3 @@ async def test_tls_verifies_the_host_name_it_was_given(tmp_path: Path) -> None:
                         pass
             http.close()
     assert len(server.requests) == 1, "nothing was sent to a server whose certificate names another host"
-
-
-STREAM_HEAD = b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n"
-EVENT = b"data: the answer\n\n"
-
-
-async def test_a_stream_whose_answer_is_in_ends_on_its_own_and_its_connection_is_pooled() -> None:
-    async with serving(lambda _: STREAM_HEAD + b"%x\r\n%b\r\n" % (len(EVENT), EVENT)) as server:
-        server.tail = b"0\r\n\r\n"  # the stream's end, held back until released
-        http = pool(server)
-        async with http.post(b"{}", {}) as response:
-            async for chunk in response.chunks():
-                assert chunk == EVENT
-                break
-            response.settle_after = 30  # the reader has its answer
-        assert not response.complete, "the caller went on without waiting for the end"
-        server.release.set()
-
-
-async def test_a_settled_connection_goes_back_to_the_pool_when_its_stream_ends() -> None:
-    async with serving(lambda _: STREAM_HEAD + b"%x\r\n%b\r\n" % (len(EVENT), EVENT)) as server:
-        server.tail = b"0\r\n\r\n"
-        # one connection: the next request must wait for the settling one
-        http = connect(f"http://127.0.0.1:{server.port}/mcp", limit=1)
-        async with http.post(b"{}", {}) as response:
-            await anext(aiter(response.chunks()))
-            response.settle_after = 30
-        second = asyncio.create_task(_read_all(http))
-        await asyncio.sleep(0)
-        assert len(server.requests) == 1, "the slot is the settling connection's until it ends"
-        server.release.set()
-        async with asyncio.timeout(5):
-            assert await second == EVENT
-    assert server.connections == 1, "the settled connection was reused"
-
-
-async def test_a_stream_that_never_ends_is_given_up_after_its_time() -> None:
-    async with serving(lambda _: STREAM_HEAD + b"%x\r\n%b\r\n" % (len(EVENT), EVENT)) as server:
-        server.tail = b"0\r\n\r\n"  # never released
-        async with pool(server).post(b"{}", {}) as response:
-            await anext(aiter(response.chunks()))
-            response.settle_after = 0.01
-        async with asyncio.timeout(5):
-            await server.closed.wait()  # the client closed it
-        server.release.set()
-
-
-async def test_a_stream_left_without_its_answer_is_closed_at_once() -> None:
-    """A cancelled reader (a 2026-07-28 client giving up): closing the stream is the cancellation."""
-    async with serving(lambda _: STREAM_HEAD) as server:
-        server.tail = b"never"
-        with pytest.raises(asyncio.CancelledError):
-            async with pool(server).post(b"{}", {}) as response:
-                asyncio.current_task().cancel()  # type: ignore[union-attr]
-                await anext(aiter(response.chunks()))
-        async with asyncio.timeout(5):
-            await server.closed.wait()
-        server.release.set()
-
-
-async def _read_all(http: Pool) -> bytes:
-    async with http.post(b"{}", {}) as response:
-        return await response.read()
