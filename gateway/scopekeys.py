@@ -1,7 +1,8 @@
 """What the HTTP front leaves in an ASGI request's scope for the stages after it.
 
 The guard parses a request's body once and keeps the message and its headers here; the
-connection keeps a list of callbacks to run if the client goes away mid-request. The fast path
+connection keeps a list of callbacks to run if the client goes away mid-request, and the event
+loop it is served on. The fast path
 (`gateway.relay.fast`) reads them instead of parsing again or watching the connection with a
 task of its own.
 """
@@ -15,3 +16,6 @@ HEADERS_KEY = "gateway.headers"
 ON_DISCONNECT_KEY = "gateway.on_disconnect"
 """A list the request may append callbacks to: run once if its connection is lost before the
 response is complete (`gateway.front.connections`); absent where the server offers no hook."""
+LOOP_KEY = "gateway.loop"
+"""The event loop serving the request's connection (`gateway.front.connections`), so the stages
+after it need not look it up (a system call per lookup on Python 3.11); absent elsewhere."""

@@ -24,7 +24,7 @@ from typing import Any
 
 from uvicorn.protocols.http.auto import AutoHTTPProtocol
 
-from gateway.scopekeys import ON_DISCONNECT_KEY
+from gateway.scopekeys import LOOP_KEY, ON_DISCONNECT_KEY
 
 ASGI = Callable[[Any, Any, Any], Awaitable[None]]
 
@@ -89,6 +89,7 @@ def protocol_with_header_deadline(header_timeout: float) -> type[asyncio.Protoco
                 self._waiting_since = None  # the headers are in: the request is the app's now
                 callbacks: list[Callable[[], object]] = []
                 scope[ON_DISCONNECT_KEY] = callbacks
+                scope[LOOP_KEY] = self.loop
                 self._requests[id(callbacks)] = callbacks
                 try:
                     await inner(scope, receive, send)

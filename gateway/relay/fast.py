@@ -52,7 +52,7 @@ from gateway.relay.answers import CONNECTION_META_KEYS
 from gateway.relay.fastcaller import FastCaller
 from gateway.relay.fastlists import ListAnswers
 from gateway.relay.toolsearch import NAMES as SEARCH_TOOLS
-from gateway.scopekeys import HEADERS_KEY, MESSAGE_KEY, ON_DISCONNECT_KEY
+from gateway.scopekeys import HEADERS_KEY, LOOP_KEY, MESSAGE_KEY, ON_DISCONNECT_KEY
 
 logger = logging.getLogger("gateway.relay")
 
@@ -162,7 +162,7 @@ class FastPath:
         caller.answer = answer
         key = (caller.key, request_id)
         reply: dict[str, Any] | None = None
-        with Abandonable() as cancelled:
+        with Abandonable(scope.get(LOOP_KEY)) as cancelled:
             if caller.session_id is not None:
                 self._inflight[key] = cancelled
             watcher = _watch_disconnect(scope, receive, cancelled)

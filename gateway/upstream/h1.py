@@ -25,6 +25,7 @@ writing), `Broken` when the connection failed after the request was written (it 
 from __future__ import annotations
 
 import asyncio
+import functools
 import re
 import ssl
 import time
@@ -69,7 +70,8 @@ def encode_headers(headers: Mapping[str, str]) -> bytes:
 class _Connection(asyncio.Protocol):
     """One keep-alive connection: writes a request, parses its answer into a `Response`."""
 
-    def __init__(self) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
         self._parser = httptools.HttpResponseParser(self)
         self._transport: asyncio.Transport | None = None
         self._response: Response | None = None
@@ -139,7 +141,7 @@ class _Connection(asyncio.Protocol):
         transport = self._transport
         if self.closed or transport is None or transport.is_closing():
             raise NotSent("the connection was closed")
-        self._response = response = Response(self)
+        self._response = response = Response(self, self.loop)
         self.reusable = False
         transport.write(data)
         return response
@@ -200,6 +202,8 @@ class Pool:
         self._clock = clock
         self._slots = asyncio.Semaphore(limit)
         self._idle: list[_Connection] = []
+        self.loop = asyncio.get_running_loop()
+        """The loop the pool serves on (it is made on it)."""
 
     def post(self, body: bytes, headers: Mapping[str, str]) -> AbstractAsyncContextManager[Response]:
         """Send `body` with `headers` (over the fixed ones); yields the answer once its head is in.
@@ -257,7 +261,7 @@ class Pool:
             connection.close()
             self._slots.release()
 
-        timer = asyncio.get_running_loop().call_later(response.settle_after, give_up)
+        timer = connection.loop.call_later(response.settle_after, give_up)
         response._settle(ended)
 
     def _request_head(self, headers: Mapping[str, str]) -> bytes:
@@ -277,12 +281,12 @@ class Pool:
         return None
 
     async def _open(self) -> _Connection:
-        loop = asyncio.get_running_loop()
+        loop = self.loop
         try:
             async with asyncio.timeout(self._connect_timeout):
                 address = await self._resolve(self._host, self._port)
                 _, connection = await loop.create_connection(
-                    _Connection,
+                    functools.partial(_Connection, loop),
                     address,
                     self._port,
                     ssl=self._tls,

@@ -36,13 +36,14 @@ class Flow(Protocol):
 class Response:
     """One answer: its status and headers, then its body as it arrives."""
 
-    def __init__(self, connection: Flow) -> None:
+    def __init__(self, connection: Flow, loop: asyncio.AbstractEventLoop) -> None:
         self._connection = connection
+        self._loop = loop
         self.status = 0
         self.headers: dict[str, str] = {}
         self.complete = False
         self._head_bytes = 0
-        self._head = asyncio.get_running_loop().create_future()
+        self._head = loop.create_future()
         self._chunks: deque[bytes] = deque()
         self._buffered = 0
         self._waiter: asyncio.Future[None] | None = None
@@ -144,7 +145,7 @@ class _Chunks:
                 break
             if response._error is not None:
                 raise response._error
-            waiter = response._waiter = asyncio.get_running_loop().create_future()
+            waiter = response._waiter = response._loop.create_future()
             try:
                 await waiter
             finally:

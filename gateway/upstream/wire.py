@@ -21,6 +21,7 @@ Every connection goes to an address the egress allowlist accepted when it opened
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
@@ -91,6 +92,11 @@ class Wire:
             return await self._egress.resolve(host, port)
         except EgressError as error:
             raise OSError(f"egress refused: {error}") from None
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        """The loop the wire serves on (once started)."""
+        return self._http.loop if self._http is not None else asyncio.get_running_loop()
 
     async def aclose(self) -> None:
         if self._http is not None:
