@@ -1,9 +1,14 @@
-"""`Answer`: the HTTP response to one fast-path request, framed as the SDK frames it.
+"""`Answer`: the HTTP response to one fast-path request.
 
-A handshake-era (2025-11-25) POST is always answered with a server-sent event stream; a
-2026-07-28 one with plain JSON, unless something is sent before the result (progress, a log
-line), in which case the stream starts with it. Headers are the SDK's: the stream's cache and
-buffering headers, and the session id on a handshake-era session's answers.
+A request is answered with plain JSON unless something is sent before its result (progress, a
+log line), in which case a server-sent event stream starts with it: the framing the SDK's
+server gives a 2026-07-28 request, and in both eras, since the specification lets a server
+answer any POST either way and every client must read both. A handshake-era (2025-11-25) POST
+through the SDK's server is always a stream; a client reading a stream stops once it has its
+answer, before the stream's end, and the Python SDK's HTTP client then closes the connection:
+a new TCP connection for every call (the gateway's CPU per call half as much again), where a
+JSON answer is read whole and its connection kept. Headers are the SDK's: the stream's cache and
+buffering headers, and the session id on a handshake-era session's answers (JSON or stream).
 """
 
 from __future__ import annotations
@@ -33,10 +38,9 @@ def _framed(payload: bytes) -> bytes:
 class Answer:
     """Writes one request's response: messages before the result, then the result."""
 
-    def __init__(self, send: Send, *, session_id: str | None, stream: bool) -> None:
+    def __init__(self, send: Send, *, session_id: str | None) -> None:
         self._send = send
         self._session_id = session_id
-        self._stream = stream
         self._started = False
         self.finished = False
 
@@ -59,21 +63,22 @@ class Answer:
         if self.finished:
             return
         self.finished = True
-        if self._stream or self._started:
-            await self._start_stream()
+        if self._started:
             body = _framed(payload) if payload is not None else b""
             await self._send({"type": "http.response.body", "body": body, "more_body": False})
             return
         payload = payload or b""
         headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
-        await self._send({"type": "http.response.start", "status": 200, "headers": headers})
+        await self._send({"type": "http.response.start", "status": 200, "headers": self._own(headers)})
         await self._send({"type": "http.response.body", "body": payload, "more_body": False})
 
     async def _start_stream(self) -> None:
         if self._started:
             return
         self._started = True
-        headers = list(STREAM_HEADERS)
-        if self._session_id is not None:
-            headers.append((b"mcp-session-id", self._session_id.encode("latin-1")))
-        await self._send({"type": "http.response.start", "status": 200, "headers": headers})
+        await self._send({"type": "http.response.start", "status": 200, "headers": self._own(STREAM_HEADERS)})
+
+    def _own(self, headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+        if self._session_id is None:
+            return headers
+        return [*headers, (b"mcp-session-id", self._session_id.encode("latin-1"))]

@@ -158,7 +158,7 @@ class FastPath:
         self, caller: FastCaller, message: dict[str, Any], scope: Scope, receive: Receive, send: Send
     ) -> None:
         request_id = message["id"]
-        answer = Answer(send, session_id=caller.session_id, stream=not caller.modern)
+        answer = Answer(send, session_id=caller.session_id)
         caller.answer = answer
         key = (caller.key, request_id)
         reply: dict[str, Any] | None = None

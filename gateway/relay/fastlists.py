@@ -50,7 +50,7 @@ class ListAnswers:
         entry = self._entries.get(key)
         if entry is not None and entry[0] is index and entry[1] is config:
             self._entries.move_to_end(key)
-            answer = Answer(send, session_id=caller.session_id, stream=not caller.modern)
+            answer = Answer(send, session_id=caller.session_id)
             # the kept result is spliced in as encoded: what orjson makes of the whole message
             request_id = orjson.dumps(message["id"])
             await answer.finish_encoded(b'{"jsonrpc":"2.0","id":%b,"result":%b}' % (request_id, entry[2]))
