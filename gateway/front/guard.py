@@ -6,7 +6,8 @@ unread. Then, on the MCP endpoints (`/mcp`; `/sse` and `/messages/` for SSE):
 
 - credentials in the URL (`?access_token=`, `?token=`, `?api_key=`) are refused: 401;
 - more than one `Origin` header, or `Origin: null`: 403 (the DNS-rebinding guard checks the rest);
-- both `Content-Length` and `Transfer-Encoding` (a request smuggling shape): 400;
+- both `Content-Length` and `Transfer-Encoding` (a request smuggling shape), or one of MCP's own
+  headers (`Mcp-Session-Id`, `Mcp-Protocol-Version`, `Mcp-Method`, `Mcp-Name`) given twice: 400;
 - a body over `max_request_bytes`: 413, before reading it when `Content-Length` says so; a body
   that does not arrive within `request_read_timeout`: 408;
 - a body that is not JSON, nests deeper than `max_json_depth`, or is a JSON-RPC batch: 400;
@@ -42,6 +43,9 @@ from gateway.scopekeys import HEADERS_KEY, LOOP_KEY, MESSAGE_KEY
 Problem = tuple[int, str, dict[str, str]]
 
 URL_CREDENTIALS = frozenset({"access_token", "token", "api_key", "apikey", "key", "bearer", "authorization"})
+SINGLE_VALUED = ("mcp-session-id", "mcp-protocol-version", "mcp-method", "mcp-name")
+"""MCP's headers: each names one thing, and the guard, the fast path and the SDK's server must all
+read the same value (the SDK reads the first, a dict of them the last)."""
 _SSE_SESSION = re.compile(rb"session_id=([0-9a-fA-F]+)")
 
 
@@ -71,9 +75,10 @@ class HttpGuard:
             await self.app(scope, receive, send)
             return
         headers = [(k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in scope.get("headers", [])]
-        rid = requestid.accept(next((v for k, v in headers if k == requestid.HEADER), None))
+        named = dict(headers)  # the last value of each
+        rid = requestid.accept(named.get(requestid.HEADER))
         requestid.current.set(rid)
-        send = _with_request_id(send, rid)
+        plain_send, send = send, _with_request_id(send, rid)
         method = scope.get("method")
         if self._draining() and method == "POST":
             await _reply(
@@ -89,7 +94,7 @@ class HttpGuard:
             await self.app(scope, receive, send)  # the authentication check answers 401, body unread
             return
         principal, kind = _principal(user)
-        session = _session_of(scope, headers)
+        session = _session_of(scope, named)
         if session is not None:
             if self.sessions.owner(session) not in (None, principal):
                 await _reply(send, 404, "session not found")
@@ -100,7 +105,7 @@ class HttpGuard:
             # asyncio's own deadline on the connection's loop: an anyio scope costs three times as much
             loop = scope.get(LOOP_KEY) or asyncio.get_running_loop()
             with suppress(TimeoutError), Deadline(self.limits.request_read_timeout, loop):
-                read = await self._read_body(receive, headers)
+                read = await self._read_body(receive, named.get("content-length"))
             if len(read) == 3:
                 await _reply(send, *read)
                 return
@@ -112,21 +117,18 @@ class HttpGuard:
                     return
             # what is known of the request now, for the fast path (`gateway.relay.fast`)
             scope[MESSAGE_KEY] = message
-            scope[HEADERS_KEY] = dict(headers)
+            scope[HEADERS_KEY] = named
             receive = _replay(body, receive)
         elif method == "GET" and session is None and path.rstrip("/").endswith("/sse"):
             refusal = self.sessions.refusal(principal, kind)  # an SSE stream opens a session
             if refusal is not None:
                 await _reply(send, 429, refusal, {"retry-after": "60"})
                 return
-        await self.app(scope, receive, self._recording(send, principal, session, method))
+        await self.app(scope, receive, self._recording(plain_send, rid, principal, session, method))
 
-    async def _read_body(
-        self, receive: Receive, headers: list[tuple[str, str]]
-    ) -> tuple[bytes, Any] | Problem:
+    async def _read_body(self, receive: Receive, declared: str | None) -> tuple[bytes, Any] | Problem:
         """The body and the JSON message it holds, or the problem with it."""
         limit = self.limits.max_request_bytes
-        declared = next((v for k, v in headers if k == "content-length"), None)
         if declared is not None and declared.isdigit() and int(declared) > limit:
             return 413, f"request body of {declared} bytes exceeds the limit of {limit} bytes", {}
         chunks: list[bytes] = []
@@ -154,23 +156,29 @@ class HttpGuard:
             return 400, "the request body is not valid JSON", {}
         if isinstance(message, list):
             return 400, "JSON-RPC batches are not accepted: send one message per request", {}
-        if json_depth(message) > self.limits.max_json_depth:
+        # a body with no more brackets than the limit cannot nest deeper (counted in C, not walked)
+        depth_limit = self.limits.max_json_depth
+        if body.count(b"{") + body.count(b"[") > depth_limit and json_depth(message) > depth_limit:
             return 400, f"JSON nests deeper than {self.limits.max_json_depth} levels", {}
         return body, message
 
-    def _recording(self, send: Send, principal: str, session: str | None, method: Any) -> Send:
-        """Keep the ledger: sessions issued (a header, or an SSE stream's endpoint event), ended
-        by their client (DELETE), or unknown to the server (404)."""
+    def _recording(self, send: Send, rid: str, principal: str, session: str | None, method: Any) -> Send:
+        """Stamp the request id on the response and keep the ledger: sessions issued (a header,
+        or an SSE stream's endpoint event), ended by their client (DELETE), or unknown to the
+        server (404)."""
         ledger = self.sessions
         first_body = True
+        stamp = (b"x-request-id", rid.encode())
 
         async def record(message: Message) -> None:
             nonlocal first_body
             if message["type"] == "http.response.start":
                 status = message.get("status")
-                for key, value in message.get("headers", []):
+                headers = message.get("headers", [])
+                for key, value in headers:
                     if key.lower() == b"mcp-session-id":
                         ledger.issued(value.decode("latin-1"), principal)
+                message = {**message, "headers": [*headers, stamp]}
                 if session is not None and (
                     status == 404 or (method == "DELETE" and status in (200, 202, 204))
                 ):
@@ -203,12 +211,16 @@ def _check_request(scope: Scope, headers: list[tuple[str, str]]) -> Problem | No
             "a request with both Content-Length and Transfer-Encoding is refused",
             {"connection": "close"},
         )
+    if len(names) < len(headers):  # a name given twice: one of MCP's own is refused
+        for name in SINGLE_VALUED:
+            if sum(1 for k, _ in headers if k == name) > 1:
+                return 400, f"the {name} header is given more than once", {}
     return None
 
 
-def _session_of(scope: Scope, headers: list[tuple[str, str]]) -> str | None:
+def _session_of(scope: Scope, headers: dict[str, str]) -> str | None:
     """The session a request belongs to: its `Mcp-Session-Id`, or SSE's `?session_id=`."""
-    session = next((v for k, v in headers if k == "mcp-session-id"), None)
+    session = headers.get("mcp-session-id")
     if session is not None:
         return session
     query = scope.get("query_string", b"").decode("latin-1")

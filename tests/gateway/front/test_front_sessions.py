@@ -196,3 +196,19 @@ async def replayed_by_the_other(server: Any, session: str, other: str) -> None:
     async with server.http_client() as raw:
         response = await in_session(raw, other, session)
     assert response.status_code == 404, (session, response.text)
+
+
+@pytest.mark.asyncio
+async def test_a_session_id_given_twice_is_400_and_reaches_no_session() -> None:
+    """Bob naming his own session first and Alice's second: the owner check and the server must
+    not read different ones; neither is used."""
+    async with front() as client:
+        alices = await open_session(client, ALICE)
+        bobs = await open_session(client, BOB)
+        pairs = [*headers(BOB, **{"mcp-protocol-version": LEGACY}).items()]
+        for ids in ((bobs, alices), (alices, bobs)):
+            twice = [*pairs, *(("mcp-session-id", session) for session in ids)]
+            response = await client.post("/mcp", json=LIST, headers=twice)
+            assert response.status_code == 400
+            assert response.json() == {"error": "the mcp-session-id header is given more than once"}
+        assert (await in_session(client, ALICE, alices)).status_code == 200
