@@ -59,8 +59,12 @@ class Response:
 
     async def read(self) -> bytes:
         """The whole body."""
-        if self.complete and not self._chunks and "content-encoding" not in self.headers:
-            return b""
+        if self.complete and "content-encoding" not in self.headers:  # all in already (the usual)
+            body = b"".join(self._chunks)
+            self._chunks.clear()
+            self._buffered = 0
+            self._connection.resume()  # a connection paused by this body is read again
+            return body
         return b"".join([chunk async for chunk in self.chunks()])
 
     # the connection's side

@@ -224,3 +224,18 @@ async def test_tls_verifies_the_host_name_it_was_given(tmp_path: Path) -> None:
                         pass
             http.close()
     assert len(server.requests) == 1, "nothing was sent to a server whose certificate names another host"
+
+
+async def test_a_connection_paused_by_a_whole_body_is_read_again_for_the_next_answer() -> None:
+    """The body's last bytes put it over the mark as it completed: reading it whole resumes the
+    connection, so the next answer on it arrives."""
+    body = b"x" * (HIGH_WATER + 10)
+    async with serving(fixed(body)) as server:
+        http = pool(server)
+        async with http.post(b"", {}) as response:
+            while not response.complete:  # everything in before it is read
+                await asyncio.sleep(0)
+            assert await response.read() == body
+        async with asyncio.timeout(5), http.post(b"", {}) as response:
+            assert await response.read() == body
+    assert server.connections == 1
