@@ -15,6 +15,9 @@ unread. Then, on the MCP endpoints (`/mcp`; `/sse` and `/messages/` for SSE):
 - a handshake-era session may only be used by the principal that opened it (another one presenting
   its id gets 404, as for an unknown session), and a new one is refused past the session caps
   (`gateway.front.ledger`): 429.
+
+A request's answer that the MCP server streams but that is one message alone goes out as plain
+JSON (`gateway.front.framing`).
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.config.security import Limits
 from gateway.errors import REQUEST_REJECTED
+from gateway.front.framing import json_when_single
 from gateway.front.ledger import SessionLedger
 from gateway.observability import requestid
 from gateway.policies.size import json_depth
@@ -124,7 +128,11 @@ class HttpGuard:
             if refusal is not None:
                 await _reply(send, 429, refusal, {"retry-after": "60"})
                 return
-        await self.app(scope, receive, self._recording(plain_send, rid, principal, session, method))
+        answer = self._recording(plain_send, rid, principal, session, method)
+        request = scope.get(MESSAGE_KEY)
+        if method == "POST" and isinstance(request, dict) and "method" in request and "id" in request:
+            answer = json_when_single(answer)  # a stream that is one answer alone goes out as JSON
+        await self.app(scope, receive, answer)
 
     async def _read_body(self, receive: Receive, declared: str | None) -> tuple[bytes, Any] | Problem:
         """The body and the JSON message it holds, or the problem with it."""

@@ -2,13 +2,10 @@
 
 A request is answered with plain JSON unless something is sent before its result (progress, a
 log line), in which case a server-sent event stream starts with it: the framing the SDK's
-server gives a 2026-07-28 request, and in both eras, since the specification lets a server
-answer any POST either way and every client must read both. A handshake-era (2025-11-25) POST
-through the SDK's server is always a stream; a client reading a stream stops once it has its
-answer, before the stream's end, and the Python SDK's HTTP client then closes the connection:
-a new TCP connection for every call (the gateway's CPU per call half as much again), where a
-JSON answer is read whole and its connection kept. Headers are the SDK's: the stream's cache and
-buffering headers, and the session id on a handshake-era session's answers (JSON or stream).
+server gives a 2026-07-28 request, and the one the front gives the SDK server's handshake-era
+answers too (`gateway.front.framing` says why), so both paths answer alike, byte for byte.
+Headers are the SDK's: the stream's cache and buffering headers, and the session id on a
+handshake-era session's answers (JSON or stream).
 """
 
 from __future__ import annotations

@@ -55,9 +55,8 @@ class Exchange:
             chunk = self._chunks.pop(0)
             more = bool(self._chunks) or self._then_stall
             return {"type": "http.request", "body": chunk, "more_body": more}
-        if self._then_stall:
-            await anyio.sleep_forever()
-        return {"type": "http.disconnect"}
+        await anyio.sleep_forever()  # the client stays connected until the answer is sent
+        raise AssertionError("unreachable")
 
     async def send(self, message: dict[str, Any]) -> None:
         self.sent.append(message)
