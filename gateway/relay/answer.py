@@ -52,7 +52,8 @@ class Answer:
         await self._send({"type": "http.response.body", "body": event(message), "more_body": True})
 
     async def finish(self, message: dict[str, Any] | None) -> None:
-        """Send the result (or nothing: a cancelled request) and end the response."""
+        """Send the result (or nothing: an abandoned request's stream ends empty) and end the
+        response."""
         await self.finish_encoded(orjson.dumps(message) if message is not None else None)
 
     async def finish_encoded(self, payload: bytes | None) -> None:
@@ -60,11 +61,13 @@ class Answer:
         if self.finished:
             return
         self.finished = True
-        if self._started:
+        # nothing at all (abandoned): a stream that ends empty, as the SDK's server ends it; an
+        # empty JSON body would be one the client cannot parse
+        if self._started or payload is None:
+            await self._start_stream()
             body = _framed(payload) if payload is not None else b""
             await self._send({"type": "http.response.body", "body": body, "more_body": False})
             return
-        payload = payload or b""
         headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
         await self._send({"type": "http.response.start", "status": 200, "headers": self._own(headers)})
         await self._send({"type": "http.response.body", "body": payload, "more_body": False})

@@ -235,9 +235,13 @@ async def test_a_client_that_hangs_up_cancels_its_call_at_the_backend() -> None:
 
 
 @pytest.mark.asyncio
-async def test_a_handshake_era_cancellation_cancels_its_call_at_the_backend() -> None:
+async def test_a_handshake_era_cancellation_cancels_its_call_at_the_backend(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     """A handshake-era client's `notifications/cancelled` for a call the fast path serves
-    cancels it at the backend (its session stays: the next call is served)."""
+    cancels it at the backend (its session stays: the next call is served); the abandoned
+    request's answer ends without a result, as the SDK's server ends it (an empty stream: an
+    empty JSON body is an error the client's SDK logs)."""
     from fastmcp import Client
 
     from gateway.front.connections import protocol_with_header_deadline
@@ -260,6 +264,7 @@ async def test_a_handshake_era_cancellation_cancels_its_call_at_the_backend() ->
             while "given-up" not in stateful.cancelled():  # noqa: ASYNC110 - the backend's own record
                 await anyio.sleep(0.02)
         assert (await client.call_tool("st_increment", {})).data == 2, "the same backend session"
+    assert not [r for r in caplog.records if "JSON response" in r.getMessage()]
 
 
 # -- lists ----------------------------------------------------------------------------------
