@@ -41,7 +41,7 @@ from gateway.front.ledger import SessionLedger
 from gateway.observability import requestid
 from gateway.policies.size import json_depth
 from gateway.principal import AUTH_KIND_CLAIM
-from gateway.resilience.deadline import Deadline
+from gateway.resilience.cancelling import Deadline
 from gateway.scopekeys import HEADERS_KEY, LOOP_KEY, MESSAGE_KEY
 
 Problem = tuple[int, str, dict[str, str]]

@@ -46,12 +46,12 @@ from gateway.errors import GatewayError, InternalError, to_mcp_error
 from gateway.methods import LIST_METHODS
 from gateway.observability import tracing
 from gateway.principal import principal_of_scope
-from gateway.relay.abandon import Abandonable
 from gateway.relay.answer import Answer
 from gateway.relay.answers import CONNECTION_META_KEYS
 from gateway.relay.fastcaller import FastCaller
 from gateway.relay.fastlists import ListAnswers
 from gateway.relay.toolsearch import NAMES as SEARCH_TOOLS
+from gateway.resilience.cancelling import Abandonable
 from gateway.scopekeys import HEADERS_KEY, LOOP_KEY, MESSAGE_KEY, ON_DISCONNECT_KEY
 
 logger = logging.getLogger("gateway.relay")

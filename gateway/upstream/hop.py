@@ -24,7 +24,7 @@ from mcp.shared.dispatcher import ProgressFnT
 from mcp.shared.exceptions import MCPError
 
 from gateway.errors import BackendSessionLost, BackendTimeout, GatewayError, InternalError, to_mcp_error
-from gateway.resilience.deadline import Deadline
+from gateway.resilience.cancelling import Deadline
 
 if TYPE_CHECKING:
     from gateway.upstream.wire import Message, Wire

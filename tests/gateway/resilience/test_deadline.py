@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from gateway.resilience.deadline import Deadline
+from gateway.resilience.cancelling import Deadline
 
 pytestmark = pytest.mark.asyncio
 

@@ -7,7 +7,7 @@ import contextlib
 
 import pytest
 
-from gateway.relay.abandon import Abandonable
+from gateway.resilience.cancelling import Abandonable
 
 pytestmark = pytest.mark.asyncio
 
