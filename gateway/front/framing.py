@@ -14,11 +14,12 @@ its start. The fast path (`gateway.relay.answer`) frames its own answers this wa
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import orjson
 from starlette.types import Message, Send
+
+from gateway.relay.answer import events_of
 
 SSE_ONLY = frozenset(
     {
@@ -31,8 +32,6 @@ SSE_ONLY = frozenset(
     }
 )
 """Headers of the stream itself, replaced by the JSON answer's own."""
-_BLANK_LINE = re.compile(rb"\r\n\r\n|\n\n|\r\r")
-_LINE = re.compile(rb"\r\n|\n|\r")
 
 
 def json_when_single(send: Send) -> Send:
@@ -77,16 +76,12 @@ _WAIT = object()
 def _single_answer(data: bytes, *, ended: bool) -> bytes | object | None:
     """The answer's JSON if `data` is exactly one event carrying a response and the stream has
     ended; `_WAIT` while that may still be so; None when it is not."""
-    parts = _BLANK_LINE.split(data)
-    complete, rest = parts[:-1], parts[-1]
-    events = [event for event in complete if event]
+    events, rest = events_of(data)
     if not events:
         return None if ended else _WAIT
-    if len(events) > 1 or rest.strip():
-        return None
-    payload = _data_of(events[0])
-    if payload is None:
-        return None
+    if len(events) > 1 or rest.strip() or events[0] is None:
+        return None  # more than the answer, or an event id, a retry, a comment that would be lost
+    payload = events[0]
     try:
         message: Any = orjson.loads(payload)
     except orjson.JSONDecodeError:
@@ -98,17 +93,6 @@ def _single_answer(data: bytes, *, ended: bool) -> bytes | object | None:
     ):
         return None  # something before the answer: a notification, or a request of the server's
     return payload if ended else _WAIT
-
-
-def _data_of(event: bytes) -> bytes | None:
-    """The data of an event that has nothing else (an id, a retry, a comment would be lost)."""
-    data: list[bytes] = []
-    for line in _LINE.split(event):
-        if line.startswith(b"data:"):
-            data.append(line[6:] if line.startswith(b"data: ") else line[5:])
-        elif line not in (b"event: message", b"event:message"):
-            return None
-    return b"\n".join(data) if data else None
 
 
 def _is_stream(start: Message) -> bool:

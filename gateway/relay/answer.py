@@ -10,6 +10,7 @@ handshake-era session's answers (JSON or stream).
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import orjson
@@ -23,6 +24,10 @@ STREAM_HEADERS = [
 ]
 
 
+_BLANK_LINE = re.compile(rb"\r\n\r\n|\n\n|\r\r")
+_LINE = re.compile(rb"\r\n|\n|\r")
+
+
 def event(message: dict[str, Any]) -> bytes:
     """One JSON-RPC message as a server-sent event."""
     return _framed(orjson.dumps(message))
@@ -30,6 +35,23 @@ def event(message: dict[str, Any]) -> bytes:
 
 def _framed(payload: bytes) -> bytes:
     return b"event: message\r\ndata: " + payload + b"\r\n\r\n"
+
+
+def events_of(stream: bytes) -> tuple[list[bytes | None], bytes]:
+    """The data of each complete event of a server-sent event stream (None for an event with
+    anything but its data: an id, a retry, a comment), and what follows the last one."""
+    *complete, rest = _BLANK_LINE.split(stream)
+    return [_data_of(event) for event in complete if event], rest
+
+
+def _data_of(event: bytes) -> bytes | None:
+    data: list[bytes] = []
+    for line in _LINE.split(event):
+        if line.startswith(b"data:"):
+            data.append(line[6:] if line.startswith(b"data: ") else line[5:])
+        elif line not in (b"event: message", b"event:message"):
+            return None
+    return b"\n".join(data) if data else None
 
 
 class Answer:

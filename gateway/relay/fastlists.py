@@ -20,7 +20,7 @@ from typing import Any
 import orjson
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from gateway.relay.answer import Answer
+from gateway.relay.answer import Answer, events_of
 from gateway.relay.fastcaller import FastCaller
 from gateway.routing.index import RouteIndex
 
@@ -92,11 +92,10 @@ class _Capture:
             return None
         data = bytes(self.body)
         if self.kind.startswith(b"text/event-stream"):
-            events = [e for e in data.split(b"\r\n\r\n") if e.strip()]
-            if len(events) != 1:
+            events, rest = events_of(data)
+            if len(events) != 1 or events[0] is None or rest.strip():
                 return None  # something came before the result: not a plain answer
-            lines = [line[6:] for line in events[0].split(b"\r\n") if line.startswith(b"data: ")]
-            data = lines[0] if len(lines) == 1 else b""
+            data = events[0]
         try:
             answer = orjson.loads(data)
         except orjson.JSONDecodeError:
