@@ -314,7 +314,6 @@ class _FleetEvents:
     async def health_changed(self, backend: Backend, verdict: str) -> None:
         """A backend went down for good (its tools leave the lists) or came back (they return)."""
         if verdict in ("hidden", "healthy") and self._gateway.directory.rebuild():
-            # a first healthy verdict changes nothing clients saw
             self._gateway.notifier.list_changed(KINDS)
 
     async def resource_updated(self, backend: Backend, session: BackendSession, uri: str) -> None:

@@ -110,12 +110,10 @@ class Backend:
         return f"<Backend {self.name} {self.link.describe()} {self.state}>"
 
     async def start(self, stack: AsyncExitStack) -> None:
-        """Start the link and the session strategy (sessions open on first use).
-
-        The backend's sessions and background work (health checks, reaping, refreshes) run in
-        a task host of its own, so closing `stack` ends all of it: hot reload stops backends
-        one by one while the gateway keeps serving.
-        """
+        """Start the link and the session strategy (sessions open on first use). The backend's
+        sessions and background work (health checks, reaping, refreshes) run in a task host of
+        its own, so closing `stack` ends all of it: hot reload stops backends one by one while
+        the gateway keeps serving."""
         task_group = self._task_group = TaskHost(f"backend-{self.name}")
         await task_group.start()
         stack.push_async_callback(task_group.aclose)
@@ -203,7 +201,8 @@ class Backend:
         self.last_success = time.monotonic()
 
     def on_health(self, callback: Callable[[Backend, str], Awaitable[None]]) -> None:
-        """Run `callback(backend, verdict)` when the health verdict changes."""
+        """Run `callback(backend, verdict)` when the health verdict changes what clients see
+        (`unhealthy`, `hidden`, `healthy` after either)."""
         self._on_health = callback
 
     @property
@@ -222,9 +221,10 @@ class Backend:
                 self._task_group.start_soon(self._hide_after_grace, name=f"grace-{self.name}")
         elif verdict == "healthy":
             self.breaker.success()
-            if self.hidden or self.listing is None or self.state != "ready":
-                self.hidden = False
-                await self.load_catalog()
+            if not (self.hidden or self.listing is None or self.state != "ready"):
+                return  # its tools never left the lists: nothing to rebuild, no cache to drop
+            self.hidden = False
+            await self.load_catalog()
         if self._on_health is not None:
             await self._on_health(self, verdict)
 

@@ -62,3 +62,30 @@ async def test_the_cache_is_bounded() -> None:
             await client.list_tools()
             await client.list_prompts()
     assert len(gateway.list_cache) == 2
+
+
+@pytest.mark.asyncio
+async def test_a_first_healthy_verdict_keeps_the_cache_a_return_from_hiding_drops_it() -> None:
+    """The first passing probe of a backend already listed changes nothing clients see: the
+    index stays the same object, so the lists cached from it stay too (with ten backends, ten
+    such verdicts used to rebuild the index ten times and send lists back to the full relay)."""
+    gateway = make_gateway(TWO_BACKENDS)
+    built = counting(gateway)
+    async with connected(gateway) as client:
+        await client.list_tools()
+        backend = gateway.fleet.backends["echo"]
+        assert backend.health is not None and backend.health.verdict == "unknown"
+        index = gateway.directory.index
+        await backend.health.check_once()
+        assert backend.health.verdict == "healthy" and gateway.directory.index is index
+        await client.list_tools()
+        assert built.count("tools/list") == 1
+
+        backend.hidden = True  # what a backend down past its grace period is
+        gateway.rebuild_index()
+        hidden = [t.name for t in await client.list_tools()]
+        backend.health.verdict = "unhealthy"
+        await backend.health.check_once()
+        shown = [t.name for t in await client.list_tools()]
+        assert backend.health.verdict == "healthy" and not backend.hidden
+        assert len(shown) > len(hidden) and built.count("tools/list") == 3
