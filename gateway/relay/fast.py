@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import mcp_types
@@ -38,7 +38,6 @@ import orjson
 from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
 from mcp.shared.exceptions import MCPError
 from mcp.shared.inbound import InboundModernRoute, classify_inbound_request, validate_mcp_param_headers
-from mcp_types import methods as spec_methods
 from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS, MODERN_PROTOCOL_VERSIONS
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -50,6 +49,7 @@ from gateway.relay.answer import Answer
 from gateway.relay.answers import CONNECTION_META_KEYS
 from gateway.relay.fastcaller import FastCaller
 from gateway.relay.fastlists import ListAnswers
+from gateway.relay.shaping import shaped
 from gateway.relay.toolsearch import NAMES as SEARCH_TOOLS
 from gateway.resilience.cancelling import Abandonable
 from gateway.scopekeys import HEADERS_KEY, LOOP_KEY, MESSAGE_KEY, ON_DISCONNECT_KEY
@@ -192,7 +192,7 @@ class FastPath:
             result = await self._relay.dispatch.forward(
                 caller, route, "tools/call", forward, front=params["name"], raw=params
             )
-            result = _shaped(result, caller.version, self._relay.server_info)
+            result = shaped(result, caller.version, self._relay.server_info)
         except MCPError as error:
             return {"jsonrpc": "2.0", "id": message["id"], "error": _error_data(error)}
         except Exception:
@@ -242,25 +242,6 @@ def _headers_agree(tool: Mapping[str, Any], params: Mapping[str, Any], headers: 
     if not arguments and not any(name.startswith("mcp-param-") for name in headers):
         return True
     return validate_mcp_param_headers(schema, arguments, headers) is None
-
-
-def _shaped(
-    result: dict[str, Any], version: str, server_info: Callable[[], dict[str, Any]]
-) -> dict[str, Any]:
-    """The result as the SDK's server would put it on the wire for `version`."""
-    modern = version in MODERN_PROTOCOL_VERSIONS
-    if modern and "resultType" not in result:
-        result["resultType"] = "complete"
-    if not (modern and spec_methods.is_input_required(result)):
-        result = spec_methods.serialize_server_result("tools/call", version, result)
-    if modern:
-        meta = result.get("_meta")
-        stamp = {mcp_types.SERVER_INFO_META_KEY: server_info()}
-        if meta is None:
-            result["_meta"] = stamp
-        elif isinstance(meta, dict) and meta.get(mcp_types.SERVER_INFO_META_KEY) is None:
-            result["_meta"] = {**meta, **stamp}
-    return result
 
 
 def _error_data(error: MCPError) -> dict[str, Any]:

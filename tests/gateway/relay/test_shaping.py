@@ -1,0 +1,145 @@
+"""A `tools/call` result shaped without pydantic comes out exactly as the SDK's server's dump.
+
+The oracle is what the fast path did before (and the full relay does): validate and dump with
+`mcp_types.methods.serialize_server_result`. Thousands of results, plain and not, each in every
+protocol version: the bytes on the wire (key order included) or the error must be the same.
+"""
+
+from __future__ import annotations
+
+import copy
+import random
+from typing import Any
+
+import mcp_types
+import orjson
+import pytest
+from mcp_types import methods as spec_methods
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
+
+from gateway.relay import shaping
+
+VERSIONS = ("2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25", "2026-07-28")
+INFO = {"name": "gateway", "version": "1"}
+
+
+def oracle(result: dict[str, Any], version: str) -> dict[str, Any]:
+    """The shaping as the SDK's models do it (the fast path's code before the plain shortcut)."""
+    modern = version in MODERN_PROTOCOL_VERSIONS
+    if modern and "resultType" not in result:
+        result["resultType"] = "complete"
+    if not (modern and spec_methods.is_input_required(result)):
+        result = spec_methods.serialize_server_result("tools/call", version, result)
+    if modern:
+        meta = result.get("_meta")
+        stamp = {mcp_types.SERVER_INFO_META_KEY: INFO}
+        if meta is None:
+            result["_meta"] = stamp
+        elif isinstance(meta, dict) and meta.get(mcp_types.SERVER_INFO_META_KEY) is None:
+            result["_meta"] = {**meta, **stamp}
+    return result
+
+
+def outcome(shape: Any, result: dict[str, Any], version: str) -> tuple[str, bytes, str]:
+    """The wire bytes and the values themselves (orjson writes NaN as null: the dicts must agree
+    too), or the kind of failure."""
+    try:
+        shaped = shape(copy.deepcopy(result), version)
+        return "ok", orjson.dumps(shaped), repr(shaped)
+    except Exception as error:  # the same kind of failure on both sides
+        return type(error).__name__, b"", ""
+
+
+def json_value(rng: random.Random, depth: int = 0) -> Any:
+    roll = rng.random()
+    if depth > 3 or roll < 0.45:
+        return rng.choice(["a", "", "ü", 0, -7, 2**40, 1.5, -0.0, 1e300, True, False, None])
+    if roll < 0.75:
+        return {rng.choice("abcde"): json_value(rng, depth + 1) for _ in range(rng.randrange(4))}
+    return [json_value(rng, depth + 1) for _ in range(rng.randrange(4))]
+
+
+def odd_value(rng: random.Random) -> Any:
+    """Values pydantic may coerce, reject or rewrite: the plain path must leave them alone."""
+    return rng.choice([float("inf"), float("nan"), (1, 2), {1: "a"}, {"a": (1,)}, b"x", "true", 1, 0.0])
+
+
+def content_item(rng: random.Random) -> Any:
+    if rng.random() < 0.6:
+        return {"type": "text", "text": rng.choice(["hello", "", "ü\n"])}
+    return rng.choice(
+        [
+            {"type": "text", "text": "hello"},
+            {"text": "reordered", "type": "text"},
+            {"type": "text", "text": ""},
+            {"type": "text", "text": "x", "annotations": {"audience": ["user"], "priority": 0.5}},
+            {"type": "text", "text": "x", "_meta": {"k": 1}},
+            {"type": "text", "text": "x", "extra": None},
+            {"type": "text", "text": 5},
+            {"type": "text"},
+            {"type": "image", "data": "aGVsbG8=", "mimeType": "image/png"},
+            {"type": "resource_link", "uri": "file:///a", "name": "a"},
+            {"type": "resource", "resource": {"uri": "file:///a", "text": "t"}},
+            "text",
+        ]
+    )
+
+
+def result_of(rng: random.Random) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    keys = ["content", "isError", "structuredContent", "_meta", "resultType", "extra"]
+    rng.shuffle(keys)
+    for key in keys:
+        if rng.random() < (0.85 if key == "extra" else 0.5) and key != "content":
+            continue
+        if key == "content":
+            if rng.random() < 0.95:
+                result[key] = [content_item(rng) for _ in range(rng.randrange(3))]
+            else:
+                result[key] = odd_value(rng)
+        elif key == "isError":
+            result[key] = rng.choice([True, False, None, "true", 1])
+        elif key == "resultType":
+            result[key] = rng.choice(["complete", "complete", "input_required", "other"])
+        elif key == "extra":
+            result[key] = json_value(rng)
+        else:
+            value = json_value(rng) if rng.random() < 0.85 else odd_value(rng)
+            result[key] = {"value": value} if rng.random() < 0.7 else value
+    return result
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_every_result_shapes_as_the_sdks_models_shape_it(seed: int) -> None:
+    rng = random.Random(seed)
+    plain = 0
+    for _ in range(1500):
+        result = result_of(rng)
+        for version in VERSIONS:
+            expected = outcome(oracle, result, version)
+            got = outcome(lambda r, v: shaping.shaped(r, v, lambda: INFO), result, version)
+            assert got == expected, (result, version)
+            taken = {"resultType": "complete", **result} if version in MODERN_PROTOCOL_VERSIONS else result
+            plain += shaping._plain(copy.deepcopy(taken), version) is not None
+    assert plain > 1000  # the shortcut itself was exercised, not only the fallback
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_what_a_typical_tool_returns_takes_the_plain_path(version: str) -> None:
+    result = {"content": [{"type": "text", "text": "hello"}], "structuredContent": {"result": "hello"}}
+    if version in MODERN_PROTOCOL_VERSIONS:
+        result["resultType"] = "complete"
+    shaped = shaping._plain(result, version)
+    assert shaped is not None
+    assert orjson.dumps(shaped) == orjson.dumps(
+        spec_methods.serialize_server_result("tools/call", version, result)
+    )
+
+
+def test_a_large_structured_result_is_left_to_pydantic() -> None:
+    rows = {"rows": [{"id": i} for i in range(shaping.PLAIN_NODES)]}
+    result = {"content": [{"type": "text", "text": "rows"}], "structuredContent": rows}
+    assert shaping._plain(result, "2025-11-25") is None
+    assert outcome(lambda r, v: shaping.shaped(r, v, lambda: INFO), result, "2025-11-25") == outcome(
+        oracle, result, "2025-11-25"
+    )
