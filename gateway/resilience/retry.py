@@ -17,8 +17,7 @@ Waits are full-jitter exponential (uniform in [0, min(max, base·2ⁿ)]) through
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -44,18 +43,10 @@ class BackendGate:
         self.in_flight = 0
         self.retrying = 0
 
-    @asynccontextmanager
-    async def slot(self) -> AsyncIterator[None]:
-        """Hold one of the backend's request slots; refuse at once when all are taken."""
-        if self.in_flight >= self.max_concurrent:
-            raise BackendOverloaded(
-                self.backend, f"{self.in_flight} requests in flight, the limit is {self.max_concurrent}"
-            )
-        self.in_flight += 1
-        try:
-            yield
-        finally:
-            self.in_flight -= 1
+    def slot(self) -> _Slot:
+        """`async with gate.slot()`: hold one of the backend's request slots; refuse at once
+        when all are taken."""
+        return _Slot(self)
 
     def take_retry(self) -> bool:
         """Whether one more retry may start now (and count it if so)."""
@@ -67,6 +58,27 @@ class BackendGate:
 
     def end_retry(self) -> None:
         self.retrying -= 1
+
+
+class _Slot:
+    """One request slot of a `BackendGate`, held while the block runs (a class, not a
+    generator: it is taken on every call)."""
+
+    __slots__ = ("_gate",)
+
+    def __init__(self, gate: BackendGate) -> None:
+        self._gate = gate
+
+    async def __aenter__(self) -> None:
+        gate = self._gate
+        if gate.in_flight >= gate.max_concurrent:
+            raise BackendOverloaded(
+                gate.backend, f"{gate.in_flight} requests in flight, the limit is {gate.max_concurrent}"
+            )
+        gate.in_flight += 1
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self._gate.in_flight -= 1
 
 
 @dataclass

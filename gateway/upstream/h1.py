@@ -29,8 +29,7 @@ import functools
 import re
 import ssl
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from collections.abc import Awaitable, Callable, Mapping
 from typing import cast
 from urllib.parse import urlsplit
 
@@ -205,40 +204,12 @@ class Pool:
         self.loop = asyncio.get_running_loop()
         """The loop the pool serves on (it is made on it)."""
 
-    def post(self, body: bytes, headers: Mapping[str, str]) -> AbstractAsyncContextManager[Response]:
+    def post(self, body: bytes, headers: Mapping[str, str]) -> _Post:
         """Send `body` with `headers` (over the fixed ones); yields the answer once its head is in.
 
         Raises `ValueError` at once for a header the request head cannot carry.
         """
-        return self._send(b"%bcontent-length: %d\r\n\r\n%b" % (self._request_head(headers), len(body), body))
-
-    @asynccontextmanager
-    async def _send(self, request: bytes) -> AsyncIterator[Response]:
-        await self._slots.acquire()
-        settling = False
-        try:
-            connection = self._take_idle()
-            try:
-                response = connection.send(request) if connection else None
-            except NotSent:  # closed as it was taken: a new one
-                response = None
-            if connection is None or response is None:
-                connection = await self._open()
-                response = connection.send(request)
-            try:
-                await response._head
-                yield response
-            finally:
-                if response.complete:
-                    self._release(connection)
-                elif response.settle_after > 0 and not connection.closed and response._error is None:
-                    settling = True  # the reader has its answer: the rest arrives on its own time
-                    self._settle(connection, response)
-                else:
-                    connection.close()
-        finally:
-            if not settling:
-                self._slots.release()
+        return _Post(self, b"%bcontent-length: %d\r\n\r\n%b" % (self._request_head(headers), len(body), body))
 
     def _release(self, connection: _Connection) -> None:
         if connection.reusable and not connection.closed:
@@ -302,3 +273,59 @@ class Pool:
         """Close every idle connection (those in use close as their answers end)."""
         while self._idle:
             self._idle.pop().close()
+
+
+class _Post:
+    """`async with pool.post(...) as response`: a slot and a connection for one request, its
+    answer once the head is in; at the end the connection goes back to the pool, or settles
+    (`Response.settle_after`), or closes. A class, not a generator: it runs on every call."""
+
+    __slots__ = ("_connection", "_pool", "_request", "_response")
+
+    def __init__(self, pool: Pool, request: bytes) -> None:
+        self._pool = pool
+        self._request = request
+        self._connection: _Connection | None = None
+        self._response: Response | None = None
+
+    async def __aenter__(self) -> Response:
+        pool = self._pool
+        await pool._slots.acquire()
+        try:
+            connection = pool._take_idle()
+            try:
+                response = connection.send(self._request) if connection else None
+            except NotSent:  # closed as it was taken: a new one
+                response = None
+            if connection is None or response is None:
+                connection = await pool._open()
+                response = connection.send(self._request)
+        except BaseException:
+            pool._slots.release()
+            raise
+        self._connection, self._response = connection, response
+        try:
+            await response._head
+        except BaseException:
+            self._end()
+            raise
+        return response
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self._end()
+
+    def _end(self) -> None:
+        pool, connection, response = self._pool, self._connection, self._response
+        assert connection is not None and response is not None
+        settling = False
+        try:
+            if response.complete:
+                pool._release(connection)
+            elif response.settle_after > 0 and not connection.closed and response._error is None:
+                settling = True  # the reader has its answer: the rest arrives on its own time
+                pool._settle(connection, response)
+            else:
+                connection.close()
+        finally:
+            if not settling:
+                pool._slots.release()

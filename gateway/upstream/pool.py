@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 import anyio
 
@@ -80,12 +80,12 @@ class SessionPool:
         self._last_used: dict[int, float] = {}
         self.last_used = clock()
 
+    def lease(self, caller: Caller) -> AbstractAsyncContextManager[BackendSession]:
+        """A session for one request of `caller`: a share of a multiplexed one, or one alone."""
+        return self._shared(caller) if self._depth > 1 else self._alone(caller)
+
     @asynccontextmanager
-    async def lease(self, caller: Caller) -> AsyncIterator[BackendSession]:
-        if self._depth > 1:
-            async with self._shared(caller) as session:
-                yield session
-            return
+    async def _alone(self, caller: Caller) -> AsyncIterator[BackendSession]:
         await self._permits.acquire()
         hold = _Lease(self._permits)
         try:

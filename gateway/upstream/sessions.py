@@ -24,8 +24,8 @@ never queued without end.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 
 import anyio
@@ -178,19 +178,16 @@ class Sessions:
 
     # -- a client's own session ------------------------------------------------------------
 
-    @asynccontextmanager
-    async def _lease_bound(self, caller: Caller) -> AsyncIterator[BackendSession]:
-        bound = await self._session_for(caller)
-        bound.callers.append(caller)
-        bound.session.caller = caller
-        try:
-            yield bound.session
-        finally:
-            bound.callers.remove(caller)
-            bound.session.caller = bound.callers[-1] if bound.callers else caller.detached()
-            bound.last_used = self._clock()
-            if not bound.session.alive:
-                self._bound.pop(caller.key, None)
+    def _lease_bound(self, caller: Caller) -> _BoundLease:
+        return _BoundLease(self, caller)
+
+    def _returned(self, bound: _Bound, caller: Caller) -> None:
+        """`caller` is done with its own session."""
+        bound.callers.remove(caller)
+        bound.session.caller = bound.callers[-1] if bound.callers else caller.detached()
+        bound.last_used = self._clock()
+        if not bound.session.alive:
+            self._bound.pop(caller.key, None)
 
     async def _session_for(self, caller: Caller) -> _Bound:
         key = caller.key
@@ -278,3 +275,25 @@ class Sessions:
         pools, self._pools = list(self._pools.values()), {}
         for pool in pools:
             await pool.aclose()
+
+
+class _BoundLease:
+    """`async with` a client's own session, the client its caller meanwhile (a class, not a
+    generator: it is taken on every call)."""
+
+    __slots__ = ("_bound", "_caller", "_sessions")
+
+    def __init__(self, sessions: Sessions, caller: Caller) -> None:
+        self._sessions = sessions
+        self._caller = caller
+        self._bound: _Bound | None = None
+
+    async def __aenter__(self) -> BackendSession:
+        bound = self._bound = await self._sessions._session_for(self._caller)
+        bound.callers.append(self._caller)
+        bound.session.caller = self._caller
+        return bound.session
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        assert self._bound is not None
+        self._sessions._returned(self._bound, self._caller)

@@ -22,8 +22,8 @@ Every connection goes to an address the egress allowlist accepted when it opened
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Awaitable, Callable, Mapping
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from collections.abc import AsyncGenerator, AsyncIterable, Awaitable, Callable, Mapping
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import orjson
@@ -112,11 +112,8 @@ class Wire:
         except (OSError, TimeoutError, ValueError, BackendUnavailable):
             return
 
-    @asynccontextmanager
-    async def exchange(
-        self, body: bytes, headers: Mapping[str, str], *, in_session: bool
-    ) -> AsyncIterator[AsyncGenerator[Message, None]]:
-        """POST one request; yields the messages of its answer as they arrive.
+    def exchange(self, body: bytes, headers: Mapping[str, str], *, in_session: bool) -> _Exchange:
+        """POST one request; `async with` yields the messages of its answer as they arrive.
 
         Raises `BackendUnavailable` (nothing was sent: no connection, or a session the backend
         no longer knows), `BackendRejected` (429/503),
@@ -127,34 +124,79 @@ class Wire:
             post = self._post(body, headers)
         except ValueError as error:  # nothing was sent: a header that would split the request head
             raise InvalidParams(f"cannot be sent to {self.backend}: {error}") from None
-        try:
-            async with post as response:
-                failure = _failure(self.backend, response.status, response.headers, in_session=in_session)
-                if failure is not None:
-                    explained = isinstance(failure, BackendProtocolError)  # not refused, lost or broken
-                    message = _json_rpc_error(await response.read()) if explained else None
-                    if message is None:
-                        raise failure
-                    yield _single(message)  # a refusal the backend explained (a bad header, say)
-                    return
-                kind = response.headers.get("content-type", "")
-                if kind.startswith("text/event-stream"):
-                    yield _events(self.backend, response.chunks())
-                    # the answer is in: the stream's end may follow on its own, the connection
-                    # pooled once it has (given up after DRAIN_SECONDS); the answer waits for none
-                    response.settle_after = DRAIN_SECONDS
-                else:
-                    yield _single(_decode(self.backend, await response.read()))
-        except NotSent as error:
-            raise BackendUnavailable(self.backend, f"not sent: {error}") from None
-        except (Broken, OSError) as error:
-            raise BackendSessionLost(self.backend, f"no usable answer: {error}") from None
+        return _Exchange(self.backend, post, in_session)
 
     def _post(self, body: bytes, headers: Mapping[str, str]) -> AbstractAsyncContextManager[Response]:
         http = self._http
         if http is None:
             raise BackendUnavailable(self.backend, "not started")
         return http.post(body, headers)
+
+
+class _Exchange:
+    """`Wire.exchange` as a class (it runs on every call): the answer's messages, and the
+    transport's failures told apart, whether they come as the answer starts or while it is read."""
+
+    __slots__ = ("_backend", "_in_session", "_post", "_response", "_streamed")
+
+    def __init__(self, backend: str, post: AbstractAsyncContextManager[Response], in_session: bool) -> None:
+        self._backend = backend
+        self._post = post
+        self._in_session = in_session
+        self._response: Response | None = None
+        self._streamed = False
+
+    async def __aenter__(self) -> AsyncGenerator[Message, None]:
+        backend = self._backend
+        try:
+            response = await self._post.__aenter__()
+        except BaseException as error:
+            if (translated := _translated(backend, error)) is error:
+                raise
+            raise translated from None
+        self._response = response
+        try:
+            failure = _failure(backend, response.status, response.headers, in_session=self._in_session)
+            if failure is not None:
+                explained = isinstance(failure, BackendProtocolError)  # not refused, lost or broken
+                message = _json_rpc_error(await response.read()) if explained else None
+                if message is None:
+                    raise failure
+                return _single(message)  # a refusal the backend explained (a bad header, say)
+            if response.headers.get("content-type", "").startswith("text/event-stream"):
+                self._streamed = True
+                return _events(backend, response.chunks())
+            return _single(_decode(backend, await response.read()))
+        except BaseException as error:
+            await self._post.__aexit__(type(error), error, error.__traceback__)
+            if (translated := _translated(backend, error)) is error:
+                raise
+            raise translated from None
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: Any
+    ) -> None:
+        if kind is None and self._streamed and self._response is not None:
+            # the answer is in: the stream's end may follow on its own, the connection pooled
+            # once it has (given up after DRAIN_SECONDS); the answer waits for none
+            self._response.settle_after = DRAIN_SECONDS
+        try:
+            await self._post.__aexit__(kind, error, trace)
+        except BaseException as failed:
+            if (translated := _translated(self._backend, failed)) is failed:
+                raise
+            raise translated from None
+        if error is not None and (translated := _translated(self._backend, error)) is not error:
+            raise translated from None
+
+
+def _translated(backend: str, error: BaseException) -> BaseException:
+    """The transport's failure as the gateway names it (anything else as it came)."""
+    if isinstance(error, NotSent):
+        return BackendUnavailable(backend, f"not sent: {error}")
+    if isinstance(error, (Broken, OSError)):
+        return BackendSessionLost(backend, f"no usable answer: {error}")
+    return error
 
 
 def _failure(
