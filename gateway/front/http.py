@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from fastmcp import FastMCP
+from fastmcp.server.http import RequestContextMiddleware
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
@@ -89,10 +90,22 @@ def http_app(
             ),
         )
     middleware.insert(0, hosts)  # first of ours, where FastMCP's own guard would be
-    return server.http_app(
+    app = server.http_app(
         path=path,
         transport=transport,
         middleware=middleware,
         host_origin_protection=False,  # `HostOriginGuard` is FastMCP's, its verdicts remembered
         session_idle_timeout=config.http.session_idle_timeout if transport == "http" else None,
     )
+    return _request_context_where_read(app)
+
+
+def _request_context_where_read(app: Starlette) -> Starlette:
+    """FastMCP puts its request context (the request in a context variable, for
+    `get_http_request()`) outermost; only its MCP server reads it, so it is set just in front of
+    that server, after the guard and the fast path: a call the fast path answers does not pay
+    for it (3-4% of the gateway's CPU per call)."""
+    context: object = RequestContextMiddleware
+    ordered = sorted(app.user_middleware, key=lambda m: m.cls is context)  # stable: the rest keep their order
+    app.user_middleware = ordered
+    return app

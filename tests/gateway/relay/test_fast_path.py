@@ -95,7 +95,26 @@ class TestWhichPath:
         """A backend may ask it to sample mid-call: only the full relay carries that."""
         assert await self.calls(CONFIG, "legacy", "echo_echo", sampling_handler=_sample) == [False]
 
-    async def test_it_can_be_turned_off(self) -> None:
+    async def test_only_the_sdks_server_sets_fastmcps_request_context(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """It is set just in front of the server that reads it: a call the fast path answers skips it."""
+        from fastmcp.server.http import RequestContextMiddleware
+
+        entered: list[str] = []
+        original = RequestContextMiddleware.__call__
+
+        async def counting(self: Any, scope: Any, receive: Any, send: Any) -> None:
+            entered.append(scope["type"])
+            await original(self, scope, receive, send)
+
+        monkeypatch.setattr(RequestContextMiddleware, "__call__", counting)
+        seen: dict[str, int] = {}
+        for name, fast in (("echo_echo", True), ("twice", False)):
+            entered.clear()
+            assert await self.calls(CONFIG, MODERN, name) == [fast]
+            seen[name] = entered.count("http")
+        assert seen["twice"] == seen["echo_echo"] + 1  # the same session, one more call: the relay's
         off = CONFIG + "http: {fast_path: false}\n"
         assert await self.calls(off, MODERN, "echo_echo") == [False]
 
