@@ -76,6 +76,7 @@ async def serve_http(
         port=port,
         log_level=log_level,
         lifespan="on",
+        ws="none",  # no WebSocket endpoint: its protocol modules are not even imported
         timeout_graceful_shutdown=2,
         server_header=False,
         access_log=False,
