@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from fastmcp.telemetry import inject_trace_context
@@ -31,15 +31,16 @@ def active() -> bool:
     return getattr(trace, "_TRACER_PROVIDER", None) is not None
 
 
-@contextmanager
-def forward_span(method: str, name: str, attributes: Mapping[str, str]) -> Iterator[trace.Span]:
-    """The span of one forwarded request (errors are recorded on it)."""
+_NO_SPAN = nullcontext(trace.INVALID_SPAN)
+
+
+def forward_span(method: str, name: str, attributes: Mapping[str, str]) -> AbstractContextManager[trace.Span]:
+    """The span of one forwarded request (errors are recorded on it); while tracing is off, one
+    shared context that does nothing, not a generator made for every call."""
     if not active():
-        yield trace.INVALID_SPAN
-        return
+        return _NO_SPAN
     title = f"{method} {name}" if name else method
-    with tracer.start_as_current_span(title, kind=trace.SpanKind.CLIENT, attributes=dict(attributes)) as span:
-        yield span
+    return tracer.start_as_current_span(title, kind=trace.SpanKind.CLIENT, attributes=dict(attributes))
 
 
 def carry(params: dict[str, Any]) -> None:
