@@ -38,7 +38,7 @@ from gateway.errors import (
     InvalidParams,
 )
 from gateway.resilience.observe import retry_after_seconds
-from gateway.upstream.h1 import Broken, NotSent, Pool, Response
+from gateway.upstream.h1 import NotSent, Pool, Response
 from gateway.upstream.http import USER_AGENT, shared_ssl_context
 
 MAX_EVENT_BYTES = 64 * 1024 * 1024
@@ -147,31 +147,29 @@ class _Exchange:
         self._streamed = False
 
     async def __aenter__(self) -> AsyncGenerator[Message, None]:
+        try:
+            response = self._response = await self._post.__aenter__()
+            try:
+                return await self._messages(response)
+            except BaseException as error:
+                await self._post.__aexit__(type(error), error, error.__traceback__)
+                raise
+        except OSError as error:  # the transport's (`NotSent`, `Broken`)
+            raise _translated(self._backend, error) from None
+
+    async def _messages(self, response: Response) -> AsyncGenerator[Message, None]:
         backend = self._backend
-        try:
-            response = await self._post.__aenter__()
-        except BaseException as error:
-            if (translated := _translated(backend, error)) is error:
-                raise
-            raise translated from None
-        self._response = response
-        try:
-            failure = _failure(backend, response.status, response.headers, in_session=self._in_session)
-            if failure is not None:
-                explained = isinstance(failure, BackendProtocolError)  # not refused, lost or broken
-                message = _json_rpc_error(await response.read()) if explained else None
-                if message is None:
-                    raise failure
-                return _single(message)  # a refusal the backend explained (a bad header, say)
-            if response.headers.get("content-type", "").startswith("text/event-stream"):
-                self._streamed = True
-                return _events(backend, response.chunks())
-            return _single(_decode(backend, await response.read()))
-        except BaseException as error:
-            await self._post.__aexit__(type(error), error, error.__traceback__)
-            if (translated := _translated(backend, error)) is error:
-                raise
-            raise translated from None
+        failure = _failure(backend, response.status, response.headers, in_session=self._in_session)
+        if failure is not None:
+            explained = isinstance(failure, BackendProtocolError)  # not refused, lost or broken
+            message = _json_rpc_error(await response.read()) if explained else None
+            if message is None:
+                raise failure
+            return _single(message)  # a refusal the backend explained (a bad header, say)
+        if response.headers.get("content-type", "").startswith("text/event-stream"):
+            self._streamed = True
+            return _events(backend, response.chunks())
+        return _single(_decode(backend, await response.read()))
 
     async def __aexit__(
         self, kind: type[BaseException] | None, error: BaseException | None, trace: Any
@@ -182,21 +180,17 @@ class _Exchange:
             self._response.settle_after = DRAIN_SECONDS
         try:
             await self._post.__aexit__(kind, error, trace)
-        except BaseException as failed:
-            if (translated := _translated(self._backend, failed)) is failed:
-                raise
-            raise translated from None
-        if error is not None and (translated := _translated(self._backend, error)) is not error:
-            raise translated from None
+        except OSError as failed:
+            raise _translated(self._backend, failed) from None
+        if isinstance(error, OSError):  # the answer broke while it was read
+            raise _translated(self._backend, error) from None
 
 
-def _translated(backend: str, error: BaseException) -> BaseException:
-    """The transport's failure as the gateway names it (anything else as it came)."""
+def _translated(backend: str, error: OSError) -> BackendError:
+    """The transport's failure as the gateway names it: nothing sent, or no usable answer."""
     if isinstance(error, NotSent):
         return BackendUnavailable(backend, f"not sent: {error}")
-    if isinstance(error, (Broken, OSError)):
-        return BackendSessionLost(backend, f"no usable answer: {error}")
-    return error
+    return BackendSessionLost(backend, f"no usable answer: {error}")
 
 
 def _failure(
