@@ -4,10 +4,10 @@ The SDK's server validates every result against its protocol version's model and
 (`mcp_types.methods.serialize_server_result`): fields the version does not know are dropped,
 the rest come out in the model's order, `None` fields left out. Pydantic does that in a few
 tens of microseconds, about 5% of the fast path's CPU per call. For the result nearly every
-tool returns (text content, perhaps `isError`, structured content, `_meta` in the handshake
-era) the dump is a reordering of known keys over plain JSON values, done here directly; any
-other result (images, resources, annotations, a value JSON has no word for, a large structured
-result) still goes through pydantic. `tests/gateway/relay/test_shaping.py` holds the two to
+tool returns (text content, perhaps `isError`, structured content, `_meta`) the dump is a
+reordering of known keys over plain JSON values, done here directly; any other result (images,
+resources, annotations, a value JSON has no word for, a large structured result) still goes
+through pydantic. `tests/gateway/relay/test_shaping.py` holds the two to
 the same output, byte for byte.
 """
 
@@ -27,7 +27,7 @@ _SCALARS = (str, int, bool)
 _HANDSHAKE_MODEL = spec_methods.SERVER_RESULTS[("tools/call", "2025-11-25")]
 _MODERN_MODEL = spec_methods.SERVER_RESULTS[("tools/call", "2026-07-28")]
 _HANDSHAKE_ORDER = ("_meta", "content", "isError", "structuredContent")
-_MODERN_ORDER = ("content", "isError", "resultType", "structuredContent")
+_MODERN_ORDER = ("_meta", "content", "isError", "resultType", "structuredContent")
 _ORDERS = {
     version: _HANDSHAKE_ORDER if model is _HANDSHAKE_MODEL else _MODERN_ORDER
     for (method, version), model in spec_methods.SERVER_RESULTS.items()
@@ -79,14 +79,26 @@ def _plain(result: dict[str, Any], version: str) -> dict[str, Any] | None:
     budget = [PLAIN_NODES]
     if not (_json_value(structured, budget) and _json_value(meta, budget)):
         return None
+    if meta is not None and not handshake:
+        meta = _modern_meta(meta)
     shaped: dict[str, Any] = {}
     for key in order:
-        value = result.get(key)
+        value = meta if key == "_meta" else result.get(key)
         if value is not None:
             shaped[key] = (
                 [{"text": item["text"], "type": "text"} for item in value] if key == "content" else value
             )
     return shaped
+
+
+def _modern_meta(meta: dict[str, Any]) -> dict[str, Any]:
+    """A 2026-07-28 result's `_meta` as its model dumps it: the server-info key (its one field)
+    first, then the others in their order, top-level `None`s left out (values below them are
+    kept as they are)."""
+    info = meta.get(mcp_types.SERVER_INFO_META_KEY)
+    dumped = {} if info is None else {mcp_types.SERVER_INFO_META_KEY: info}
+    dumped.update((key, value) for key, value in meta.items() if value is not None)
+    return dumped
 
 
 def _text_item(item: Any) -> bool:

@@ -85,6 +85,18 @@ def content_item(rng: random.Random) -> Any:
     )
 
 
+META_KEYS = ["a", "fastmcp", mcp_types.SERVER_INFO_META_KEY, "io_modelcontextprotocol_server_info"]
+
+
+def meta_of(rng: random.Random) -> dict[str, Any]:
+    """A `_meta` as backends write it: the server-info key (by its alias, now and then by its
+    field name, which the model keeps as any other key) anywhere among others, `None`s at the top and below."""
+    keys = rng.sample(META_KEYS, rng.randrange(len(META_KEYS) + 1))
+    return {
+        key: rng.choice([None, {"name": "b", "version": "1", "title": None}, json_value(rng)]) for key in keys
+    }
+
+
 def result_of(rng: random.Random) -> dict[str, Any]:
     result: dict[str, Any] = {}
     keys = ["content", "isError", "structuredContent", "_meta", "resultType", "extra"]
@@ -103,6 +115,8 @@ def result_of(rng: random.Random) -> dict[str, Any]:
             result[key] = rng.choice(["complete", "complete", "input_required", "other"])
         elif key == "extra":
             result[key] = json_value(rng)
+        elif key == "_meta" and rng.random() < 0.5:
+            result[key] = meta_of(rng)
         else:
             value = json_value(rng) if rng.random() < 0.85 else odd_value(rng)
             result[key] = {"value": value} if rng.random() < 0.7 else value
@@ -126,9 +140,14 @@ def test_every_result_shapes_as_the_sdks_models_shape_it(seed: int) -> None:
 
 @pytest.mark.parametrize("version", VERSIONS)
 def test_what_a_typical_tool_returns_takes_the_plain_path(version: str) -> None:
-    result = {"content": [{"type": "text", "text": "hello"}], "structuredContent": {"result": "hello"}}
+    result: dict[str, Any] = {
+        "_meta": {"fastmcp": {"wrap_result": True}},
+        "content": [{"type": "text", "text": "hello"}],
+        "structuredContent": {"result": "hello"},
+    }
     if version in MODERN_PROTOCOL_VERSIONS:
         result["resultType"] = "complete"
+        result["_meta"][mcp_types.SERVER_INFO_META_KEY] = {"name": "backend", "version": "1"}
     shaped = shaping._plain(result, version)
     assert shaped is not None
     assert orjson.dumps(shaped) == orjson.dumps(
