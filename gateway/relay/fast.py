@@ -37,7 +37,13 @@ import mcp_types
 import orjson
 from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
 from mcp.shared.exceptions import MCPError
-from mcp.shared.inbound import InboundModernRoute, classify_inbound_request, validate_mcp_param_headers
+from mcp.shared.inbound import (
+    InboundModernRoute,
+    classify_inbound_request,
+    find_invalid_x_mcp_header,
+    validate_mcp_param_headers,
+    x_mcp_header_map,
+)
 from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS, MODERN_PROTOCOL_VERSIONS
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -58,6 +64,11 @@ logger = logging.getLogger("gateway.relay")
 
 
 PUSH_CAPABILITIES = ("sampling", "elicitation", "roots")
+MAX_CACHED_SCHEMAS = 4096
+_mirroring: dict[int, tuple[object, bool]] = {}
+"""Whether each tool's input schema mirrors arguments into headers, by the schema's identity
+(the entry holds the schema, so its id is not reused while cached; a rebuilt index brings new
+schemas)."""
 
 
 class FastPath:
@@ -237,11 +248,24 @@ def _headers_agree(tool: Mapping[str, Any], params: Mapping[str, Any], headers: 
     """Whether a 2026-07-28 call's `Mcp-Param-*` headers match its arguments (as the SDK checks)."""
     schema = tool.get("inputSchema")
     arguments = params.get("arguments") or {}
-    if not isinstance(schema, dict) or not isinstance(arguments, Mapping):
-        return True
+    if not isinstance(schema, dict) or not isinstance(arguments, dict) or not _mirrors(schema):
+        return True  # nothing to compare: the SDK's check passes whatever the headers say
     if not arguments and not any(name.startswith("mcp-param-") for name in headers):
         return True
     return validate_mcp_param_headers(schema, arguments, headers) is None
+
+
+def _mirrors(schema: dict[str, Any]) -> bool:
+    """Whether a valid schema annotates arguments to mirror as `Mcp-Param-*` headers (the SDK
+    validates nothing for a schema with none, or with an invalid annotation)."""
+    cached = _mirroring.get(id(schema))
+    if cached is not None and cached[0] is schema:
+        return cached[1]
+    verdict = find_invalid_x_mcp_header(schema) is None and bool(x_mcp_header_map(schema))
+    if len(_mirroring) >= MAX_CACHED_SCHEMAS:
+        _mirroring.clear()
+    _mirroring[id(schema)] = (schema, verdict)
+    return verdict
 
 
 def _error_data(error: MCPError) -> dict[str, Any]:

@@ -56,14 +56,14 @@ class FastCaller:
         self._connection = connection
         self._capabilities = capabilities
         meta = params.get("_meta")
-        self._meta: Mapping[str, Any] = meta if isinstance(meta, Mapping) else {}
+        self._meta: Mapping[str, Any] = meta if isinstance(meta, dict) else {}
         self.relayed = False
 
     @classmethod
     def stateless(cls, principal: Principal, params: Mapping[str, Any], version: str) -> FastCaller:
         """A 2026-07-28 request: no session; its capabilities travel in its `_meta`."""
         meta = params.get("_meta")
-        declared = meta.get(mcp_types.CLIENT_CAPABILITIES_META_KEY) if isinstance(meta, Mapping) else None
+        declared = meta.get(mcp_types.CLIENT_CAPABILITIES_META_KEY) if isinstance(meta, dict) else None
         return cls(
             principal,
             params,
@@ -71,7 +71,7 @@ class FastCaller:
             key=f"request-{id(params):x}",
             session_id=None,
             connection=None,
-            capabilities=_parsed(declared if isinstance(declared, Mapping) else {}),
+            capabilities=_parsed(declared if isinstance(declared, dict) else {}),
         )
 
     @classmethod
