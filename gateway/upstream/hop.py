@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Awaitable, Callable, Mapping
-from contextlib import aclosing
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -69,12 +68,9 @@ async def call(
     try:
         # asyncio's own deadline on the wire's loop: an anyio scope costs three times as much
         with Deadline(timeout, wire.loop):
-            async with (
-                wire.exchange(
-                    body, {**headers, **session_headers}, in_session=session_id is not None
-                ) as stream,
-                aclosing(stream) as messages,
-            ):
+            async with wire.exchange(
+                body, {**headers, **session_headers}, in_session=session_id is not None
+            ) as messages:
                 async for message in messages:
                     if "method" not in message and (
                         message.get("id") == request_id or (message.get("id") is None and "error" in message)

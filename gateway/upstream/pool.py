@@ -28,23 +28,51 @@ from gateway.upstream.session import BackendSession
 SessionFactory = Callable[[], Awaitable[BackendSession]]
 
 
-class _Lease:
-    """One request's hold on a pooled session, and on one of the pool's permits."""
+class _Alone:
+    """One request's hold on a pooled session of its own, and on one of the pool's permits (a
+    class, not a generator-based context manager: it runs on every call)."""
 
-    def __init__(self, permits: anyio.Semaphore) -> None:
-        self._permits = permits
+    __slots__ = ("_caller", "_pool", "_session", "holds_permit")
+
+    def __init__(self, pool: SessionPool, caller: Caller) -> None:
+        self._pool = pool
+        self._caller = caller
+        self._session: BackendSession | None = None
+        self.holds_permit = False
+
+    async def __aenter__(self) -> BackendSession:
+        pool = self._pool
+        await pool._permits.acquire()
         self.holds_permit = True
+        try:
+            session = await pool._checkout()
+        except BaseException:
+            self._end()
+            raise
+        session.caller = self._caller
+        session.on_wait = self.waiting
+        self._session = session
+        return session
+
+    async def __aexit__(self, *exc: object) -> None:
+        session = self._session
+        try:
+            if session is not None:
+                session.caller = None
+                session.on_wait = None
+                self._pool._checkin(session)
+        finally:
+            self._end()
 
     def waiting(self, on_client: bool) -> None:
         """While the request waits on its client (a push), its permit serves others."""
-        if on_client and self.holds_permit:
-            self.holds_permit = False
-            self._permits.release()
+        if on_client:
+            self._end()
 
-    def end(self) -> None:
+    def _end(self) -> None:
         if self.holds_permit:
             self.holds_permit = False
-            self._permits.release()
+            self._pool._permits.release()
 
 
 class SessionPool:
@@ -82,28 +110,15 @@ class SessionPool:
 
     def lease(self, caller: Caller) -> AbstractAsyncContextManager[BackendSession]:
         """A session for one request of `caller`: a share of a multiplexed one, or one alone."""
-        return self._shared(caller) if self._depth > 1 else self._alone(caller)
+        return self._shared(caller) if self._depth > 1 else _Alone(self, caller)
 
-    @asynccontextmanager
-    async def _alone(self, caller: Caller) -> AsyncIterator[BackendSession]:
-        await self._permits.acquire()
-        hold = _Lease(self._permits)
-        try:
-            session = await self._checkout()
-            session.caller = caller
-            session.on_wait = hold.waiting
-            try:
-                yield session
-            finally:
-                session.caller = None
-                session.on_wait = None
-                self.last_used = self._last_used[session.id] = self._clock()
-                if session.alive:
-                    self._idle.append(session)
-                else:
-                    self._forget(session)
-        finally:
-            hold.end()
+    def _checkin(self, session: BackendSession) -> None:
+        """A session back from a request: idle again, or forgotten if it died."""
+        self.last_used = self._last_used[session.id] = self._clock()
+        if session.alive:
+            self._idle.append(session)
+        else:
+            self._forget(session)
 
     @asynccontextmanager
     async def _shared(self, caller: Caller) -> AsyncIterator[BackendSession]:

@@ -22,7 +22,8 @@ Every connection goes to an address the egress allowlist accepted when it opened
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, AsyncIterable, Awaitable, Callable, Mapping
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
@@ -146,7 +147,7 @@ class _Exchange:
         self._response: Response | None = None
         self._streamed = False
 
-    async def __aenter__(self) -> AsyncGenerator[Message, None]:
+    async def __aenter__(self) -> AsyncIterator[Message]:
         try:
             response = self._response = await self._post.__aenter__()
             try:
@@ -157,7 +158,7 @@ class _Exchange:
         except OSError as error:  # the transport's (`NotSent`, `Broken`)
             raise _translated(self._backend, error) from None
 
-    async def _messages(self, response: Response) -> AsyncGenerator[Message, None]:
+    async def _messages(self, response: Response) -> AsyncIterator[Message]:
         backend = self._backend
         failure = _failure(backend, response.status, response.headers, in_session=self._in_session)
         if failure is not None:
@@ -165,11 +166,11 @@ class _Exchange:
             message = _json_rpc_error(await response.read()) if explained else None
             if message is None:
                 raise failure
-            return _single(message)  # a refusal the backend explained (a bad header, say)
+            return _Single(message)  # a refusal the backend explained (a bad header, say)
         if response.headers.get("content-type", "").startswith("text/event-stream"):
             self._streamed = True
-            return _events(backend, response.chunks())
-        return _single(_decode(backend, await response.read()))
+            return _Events(backend, response.chunks())
+        return _Single(_decode(backend, await response.read()))
 
     async def __aexit__(
         self, kind: type[BaseException] | None, error: BaseException | None, trace: Any
@@ -230,35 +231,88 @@ def _decode(backend: str, data: bytes | bytearray) -> Message:
     return message
 
 
-async def _single(message: Message) -> AsyncGenerator[Message, None]:
-    yield message
+class _Single:
+    """An answer that is one JSON body, as a stream of that one message."""
+
+    __slots__ = ("_message",)
+
+    def __init__(self, message: Message) -> None:
+        self._message: Message | None = message
+
+    def __aiter__(self) -> _Single:
+        return self
+
+    async def __anext__(self) -> Message:
+        message, self._message = self._message, None
+        if message is None:
+            raise StopAsyncIteration
+        return message
 
 
-async def _events(backend: str, content: AsyncIterable[bytes]) -> AsyncGenerator[Message, None]:
-    """The JSON-RPC messages of a server-sent event stream (`data:` lines, blank-line separated)."""
-    buffer = bytearray()
-    data = bytearray()
-    async for chunk in content:
+class _Events:
+    """The JSON-RPC messages of a server-sent event stream (`data:` lines, blank-line separated).
+
+    A plain iterator, not an async generator (as `h1response._Chunks`): an answer's stream is
+    left unfinished once its result is in, and an unfinished generator is handed to the event
+    loop to close, besides its registration as it starts. Each event is decoded as it is taken,
+    so a malformed one fails only when the reader gets to it."""
+
+    __slots__ = ("_backend", "_buffer", "_content", "_data", "_ended", "_ready")
+
+    def __init__(self, backend: str, content: AsyncIterator[bytes]) -> None:
+        self._backend = backend
+        self._content = content
+        self._buffer = bytearray()
+        self._data = bytearray()
+        self._ready: deque[bytes | BackendProtocolError] = deque()
+        self._ended = False
+
+    def __aiter__(self) -> _Events:
+        return self
+
+    async def __anext__(self) -> Message:
+        ready = self._ready
+        while not ready:
+            if self._ended:
+                raise StopAsyncIteration
+            try:
+                chunk = await self._content.__anext__()
+            except StopAsyncIteration:
+                self._ended = True
+                if self._data:
+                    ready.append(bytes(self._data))
+                continue
+            self._feed(chunk)
+        event = ready.popleft()
+        if isinstance(event, BackendProtocolError):
+            raise event
+        return _decode(self._backend, event)
+
+    def _feed(self, chunk: bytes) -> None:
+        """Queue the events `chunk` completes; a failure is queued after them, reading stopped."""
+        buffer, backend = self._buffer, self._backend
         buffer += chunk
         start = 0
-        while True:
-            end = buffer.find(b"\n", start)
-            if end < 0:
-                break
+        while (end := buffer.find(b"\n", start)) >= 0:
             line = bytes(buffer[start:end]).rstrip(b"\r")
             start = end + 1
             if not line:
-                if data:
-                    yield _decode(backend, data)
-                    data = bytearray()
+                if self._data:
+                    self._ready.append(bytes(self._data))
+                    self._data = bytearray()
             elif line.startswith(b"data:"):
-                if data:
-                    data += b"\n"
-                data += line[6:] if line.startswith(b"data: ") else line[5:]
-                if len(data) > MAX_EVENT_BYTES:
-                    raise BackendProtocolError(backend, f"sent an event over {MAX_EVENT_BYTES} bytes")
+                if self._data:
+                    self._data += b"\n"
+                self._data += line[6:] if line.startswith(b"data: ") else line[5:]
+                if len(self._data) > MAX_EVENT_BYTES:
+                    return self._fail(
+                        BackendProtocolError(backend, f"sent an event over {MAX_EVENT_BYTES} bytes")
+                    )
         del buffer[:start]
         if len(buffer) > MAX_EVENT_BYTES:
-            raise BackendProtocolError(backend, f"sent a line over {MAX_EVENT_BYTES} bytes")
-    if data:
-        yield _decode(backend, data)
+            self._fail(BackendProtocolError(backend, f"sent a line over {MAX_EVENT_BYTES} bytes"))
+
+    def _fail(self, error: BackendProtocolError) -> None:
+        self._ready.append(error)
+        self._ended = True
+        self._data = bytearray()
