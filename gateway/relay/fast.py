@@ -13,8 +13,10 @@ It takes a request only where it gives the client exactly what the full relay wo
 - the caller is authenticated (when `auth` is on) with the required scopes;
 - a 2026-07-28 request the SDK would accept (its routing headers, its `Mcp-Param-*` headers
   checked against the tool in the caller's view), for a backend that speaks 2026-07-28 too;
-- or a request in a handshake-era session the gateway already knows (it has served it once),
-  whose client declared nothing a backend could ask of it (sampling, elicitation, roots);
+- or a request in a handshake-era session the gateway already knows (it has served it once);
+  what a backend asks its client mid-call (sampling, elicitation, roots, as declared) goes out
+  on the call's own stream and the client's answer comes back through here
+  (`gateway.relay.asks`), as the SDK's server carries them;
 - a tool of a backend in the caller's view (not a workflow, not the search tools).
 
 Lists (`tools/list` and the others) from such callers are answered again from the result the
@@ -33,7 +35,6 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-import mcp_types
 import orjson
 from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
 from mcp.shared.exceptions import MCPError
@@ -53,6 +54,7 @@ from gateway.observability import tracing
 from gateway.principal import principal_of_scope
 from gateway.relay.answer import Answer
 from gateway.relay.answers import CONNECTION_META_KEYS
+from gateway.relay.asks import Asks, accepted
 from gateway.relay.fastcaller import FastCaller
 from gateway.relay.fastlists import ListAnswers
 from gateway.relay.shaping import shaped
@@ -63,7 +65,6 @@ from gateway.scopekeys import HEADERS_KEY, LOOP_KEY, MESSAGE_KEY, ON_DISCONNECT_
 logger = logging.getLogger("gateway.relay")
 
 
-PUSH_CAPABILITIES = ("sampling", "elicitation", "roots")
 MAX_CACHED_SCHEMAS = 4096
 _mirroring: dict[int, tuple[object, bool]] = {}
 """Whether each tool's input schema mirrors arguments into headers, by the schema's identity
@@ -82,6 +83,7 @@ class FastPath:
         self._metrics = relay.dispatch.metrics
         self._served = self._metrics.fast_path.labels("tools/call")
         self._lists = ListAnswers(relay)
+        self._asks = Asks()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         message = scope.get(MESSAGE_KEY)
@@ -100,6 +102,9 @@ class FastPath:
                         self._metrics.fast_path.labels(method).inc()
                     return
             elif method == "notifications/cancelled" and await self._cancel(scope, message, send):
+                return
+            elif method is None and "id" in message and self._answered(scope, message):
+                await accepted(send)
                 return
         await self.app(scope, receive, send)
 
@@ -149,8 +154,8 @@ class FastPath:
         if name in config.workflows or name in SEARCH_TOOLS:
             return None
         caller = self._who(scope, message, params)
-        if caller is None or (caller.session_id is not None and _may_push(caller.capabilities)):
-            return None
+        if caller is None or (caller.session_id is not None and caller.capabilities is None):
+            return None  # a session whose client has not said what it can be asked
         headers: dict[str, str] = scope.get(HEADERS_KEY) or {}
         try:
             route = (await relay.index_for(caller)).tools.get(name)
@@ -171,6 +176,7 @@ class FastPath:
         request_id = message["id"]
         answer = Answer(send, session_id=caller.session_id)
         caller.answer = answer
+        caller.asks = self._asks
         key = (caller.key, request_id)
         reply: dict[str, Any] | None = None
         with Abandonable(scope.get(LOOP_KEY)) as cancelled:
@@ -223,9 +229,16 @@ class FastPath:
         if cancelled is None:
             return False
         cancelled.cancel()
-        await send({"type": "http.response.start", "status": 202, "headers": [(b"content-length", b"0")]})
-        await send({"type": "http.response.body", "body": b""})
+        await accepted(send)
         return True
+
+    def _answered(self, scope: Scope, message: dict[str, Any]) -> bool:
+        """A client's answer to what a backend asked it during a call this layer serves: True
+        when it was one (handed over to the call)."""
+        if not _authorized(scope, self._relay.config.auth):
+            return False
+        headers: dict[str, str] = scope.get(HEADERS_KEY) or {}
+        return self._asks.answered(headers.get("mcp-session-id"), message)
 
 
 def _authorized(scope: Scope, auth: Any) -> bool:
@@ -237,11 +250,6 @@ def _authorized(scope: Scope, auth: Any) -> bool:
     credentials = scope.get("auth")
     granted = set(getattr(credentials, "scopes", ()) or ())
     return set(auth.required_scopes) <= granted
-
-
-def _may_push(capabilities: mcp_types.ClientCapabilities | None) -> bool:
-    """Whether a client declared something a backend could ask of it mid-call."""
-    return capabilities is None or any(getattr(capabilities, c, None) is not None for c in PUSH_CAPABILITIES)
 
 
 def _headers_agree(tool: Mapping[str, Any], params: Mapping[str, Any], headers: Mapping[str, str]) -> bool:

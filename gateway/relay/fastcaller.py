@@ -2,10 +2,10 @@
 
 What the backend sends during the call reaches the client on the request's own response
 (`Answer`): progress under the client's token, and log messages at the level the client asked
-for (a handshake-era session's `logging/setLevel`, a 2026-07-28 request's own opt-in). Such a
-request never carries a backend's request to its client: the fast path takes none from a client
-that declared sampling, elicitation or roots, and a backend's request to any other is refused
-as it would be on the full relay (the client did not declare it).
+for (a handshake-era session's `logging/setLevel`, a 2026-07-28 request's own opt-in), and, in
+a handshake-era session, what the backend asks the client (sampling, elicitation, roots:
+`gateway.relay.asks`). A request the client did not declare, or one a 2026-07-28 request cannot
+carry, is refused as the full relay refuses it.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from gateway.errors import ClientUnreachable
 from gateway.principal import Principal
 from gateway.relay.answer import Answer
+from gateway.relay.asks import Asks
 from gateway.relay.callers import LOG_LEVEL_STATE_KEY, LOG_SEVERITY, SessionCaller
 from gateway.routing.index import Route
 from gateway.upstream.caller import Caller, undeclared
@@ -37,6 +38,8 @@ class FastCaller:
     """Where the call goes (set once the caller's view has been consulted)."""
     answer: Answer | None = None
     """The response being written."""
+    asks: Asks | None = None
+    """Where the client's answers to a backend's questions come back (a handshake-era session)."""
 
     def __init__(
         self,
@@ -125,10 +128,13 @@ class FastCaller:
         await self._notify("notifications/message", notice)
 
     async def request(self, method: str, params: Mapping[str, Any] | None) -> dict[str, Any]:
+        answer, asks = self.answer, self.asks
+        if self.session_id is None or answer is None or asks is None or answer.finished:
+            raise ClientUnreachable(f"the client's connection cannot carry a server request ({method})")
         missing = undeclared(self._capabilities, method, params)
         if missing is not None:
             raise ClientUnreachable(f"the client did not declare {missing}: {method} is not sent to it")
-        raise ClientUnreachable(f"the client's connection cannot carry a server request ({method})")
+        return await asks.ask(self.session_id, answer, method, params)
 
     def detached(self) -> Caller:
         if self._connection is None:

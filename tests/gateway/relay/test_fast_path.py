@@ -91,9 +91,9 @@ class TestWhichPath:
         monkeypatch.setattr(trace, "_TRACER_PROVIDER", TracerProvider())
         assert await self.calls(CONFIG, MODERN, "echo_echo") == [False]
 
-    async def test_a_client_that_can_be_asked_things_does_not(self) -> None:
-        """A backend may ask it to sample mid-call: only the full relay carries that."""
-        assert await self.calls(CONFIG, "legacy", "echo_echo", sampling_handler=_sample) == [False]
+    async def test_a_client_that_can_be_asked_things_does_too(self) -> None:
+        """A backend may ask it to sample mid-call: the fast path carries that (`test_fast_asks`)."""
+        assert await self.calls(CONFIG, "legacy", "echo_echo", sampling_handler=_sample) == [True]
 
     async def test_only_the_sdks_server_sets_fastmcps_request_context(
         self, monkeypatch: pytest.MonkeyPatch
