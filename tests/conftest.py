@@ -62,6 +62,15 @@ def era(request: pytest.FixtureRequest) -> Iterator[str]:
 _EXPORTER: Any = None
 
 
+@pytest.fixture
+def untraced(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No tracer provider installed, as in a default deployment (an earlier test may have set one:
+    with one, FastMCP's server span starts each trace and the fast path steps aside)."""
+    from opentelemetry import trace
+
+    monkeypatch.setattr(trace, "_TRACER_PROVIDER", None)
+
+
 def span_exporter() -> Any:
     """An in-memory OpenTelemetry exporter on the process's tracer provider (OpenTelemetry
     allows one global provider, so it is installed once and cleared for each caller)."""

@@ -40,12 +40,7 @@ workflows:
 MODERN = "2026-07-28"
 
 
-@pytest.fixture(autouse=True)
-def untraced(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No tracer provider installed, as in a default deployment (an earlier test may have set one)."""
-    from opentelemetry import trace
-
-    monkeypatch.setattr(trace, "_TRACER_PROVIDER", None)
+pytestmark = pytest.mark.usefixtures("untraced")
 
 
 def fast_served(gateway: Gateway) -> float:
