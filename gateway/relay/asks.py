@@ -18,11 +18,10 @@ from collections.abc import Mapping
 from contextlib import suppress
 from typing import Any
 
-import mcp_types
-from mcp.shared.exceptions import MCPError
 from starlette.types import Send
 
 from gateway.relay.answer import Answer
+from gateway.upstream.hop import result_of
 
 ID_PREFIX = "fast-"
 
@@ -51,7 +50,7 @@ class Asks:
                 raise
         finally:
             self._waiting.pop(key, None)
-        return _result(message)
+        return result_of(message)
 
     def answered(self, session_id: str | None, message: Mapping[str, Any]) -> bool:
         """Hand a client's response to the question it answers: True when it was one of ours."""
@@ -95,17 +94,3 @@ async def _withdraw(answer: Answer, request_id: str) -> None:
     }
     with suppress(Exception):  # the client may be gone: then there is no one to tell
         await answer.notify(notice)
-
-
-def _result(message: Mapping[str, Any]) -> dict[str, Any]:
-    error = message.get("error")
-    if isinstance(error, dict):  # the client's own refusal, passed on to the backend as it said it
-        raise MCPError.from_error_data(
-            mcp_types.ErrorData(
-                code=int(error.get("code", mcp_types.INTERNAL_ERROR)),
-                message=str(error.get("message", "")),
-                data=error.get("data"),
-            )
-        )
-    result = message.get("result")
-    return result if isinstance(result, dict) else {}

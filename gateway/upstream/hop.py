@@ -76,7 +76,7 @@ async def call(
                         message.get("id") == request_id or (message.get("id") is None and "error" in message)
                     ):  # the answer (an error about the request as a whole may carry no id)
                         answered = True
-                        return _result(message)
+                        return result_of(message)
                     await _on_message(
                         wire, message, session_headers, token, on_progress, on_request, on_notification
                     )
@@ -90,9 +90,11 @@ async def call(
         raise
 
 
-def _result(message: Message) -> dict[str, Any]:
+def result_of(message: Mapping[str, Any]) -> dict[str, Any]:
+    """A JSON-RPC response's result, or its error raised as the `MCPError` the peer said (a
+    backend's answer here; a client's answer to a backend's question in `gateway.relay.asks`)."""
     error = message.get("error")
-    if isinstance(error, dict):  # the backend's own error, relayed as it said it
+    if isinstance(error, dict):  # the peer's own error, relayed as it said it
         raise MCPError.from_error_data(
             mcp_types.ErrorData(
                 code=int(error.get("code", mcp_types.INTERNAL_ERROR)),
