@@ -30,7 +30,8 @@ class Requester(Caller, Protocol):
 
     @property
     def relayed(self) -> bool:
-        """Whether anything of the answer already reached the client."""
+        """Whether anything of the answer (progress, a log line, a question put to the client)
+        already reached the client: then a failed attempt is not tried again."""
         ...
 
     async def progress(self, progress: float, total: float | None, message: str | None) -> None:

@@ -43,7 +43,7 @@ class FrontCaller:
         self._connection = ctx.session._connection
         self.principal = principal_of(ctx)
         self.relayed = False
-        """Whether anything of an answer (progress, a log line) already reached the client."""
+        """Whether anything of an answer (progress, a log line, a question) already reached the client."""
 
     @property
     def key(self) -> str:
@@ -123,6 +123,7 @@ class FrontCaller:
         missing = undeclared(self.capabilities, method, params)
         if missing is not None:
             raise ClientUnreachable(f"the client did not declare {missing}: {method} is not sent to it")
+        self.relayed = True  # the question is part of what the client has seen of this call
         return await self._session._request_outbound.send_raw_request(method, params)
 
     def detached(self) -> Caller:

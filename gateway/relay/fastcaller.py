@@ -134,6 +134,7 @@ class FastCaller:
         missing = undeclared(self._capabilities, method, params)
         if missing is not None:
             raise ClientUnreachable(f"the client did not declare {missing}: {method} is not sent to it")
+        self.relayed = True  # the question is part of what the client has seen of this call
         return await asks.ask(self.session_id, answer, method, params)
 
     def detached(self) -> Caller:

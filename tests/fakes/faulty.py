@@ -96,6 +96,17 @@ async def long(steps: int, ctx: Context) -> str:
     return "long done"
 
 
+@mcp.tool
+async def ask(ctx: Context) -> str:
+    """Asks the client's model (sampling) before answering."""
+    EXECUTIONS["ask"] += 1
+    result = await ctx.session._request_outbound.send_raw_request(
+        "sampling/createMessage",
+        {"messages": [{"role": "user", "content": {"type": "text", "text": "go?"}}], "maxTokens": 5},
+    )
+    return f"told {result.get('content', {}).get('text')}"
+
+
 def _target(body: bytes) -> list[str]:
     try:
         message = json.loads(body)

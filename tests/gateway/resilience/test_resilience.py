@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ from gateway.upstream.catalog import fetch_listing
 from gateway.upstream.h1 import NotSent
 from tests.conftest import PYTHON, connected, free_port, make_gateway
 from tests.e2e.support import running
+from tests.gateway.authed import http_front
 
 FAULTY_PORT = free_port()
 FAULTY = f"http://127.0.0.1:{FAULTY_PORT}"
@@ -204,6 +205,39 @@ class TestRetries:
             await client.call_tool("f_long", {"steps": 3}, progress_handler=on_progress)
         assert executions("long") == 1
         assert progress, "the first part of the answer was relayed"
+
+
+@pytest.mark.asyncio
+@pytest.mark.usefixtures("untraced")
+@pytest.mark.parametrize("front", ["relay", "fast path"])
+async def test_nothing_is_retried_once_the_client_was_asked_something(front: str) -> None:
+    """A question put to the client (sampling) is part of the answer it has seen: when the
+    connection breaks after it, the call fails rather than runs (and asks) again, on the full
+    relay (in memory) and on the fast path (the HTTP front) alike."""
+    gateway = gateway_for("    idempotent_tools: ['*']\n    retry: {attempts: 3}\n")
+    asked: list[str] = []
+
+    async def on_sampling(messages: Any, params: Any, context: Any) -> str:
+        asked.append(messages[0].content.text)
+        return "yes"
+
+    fault("ask", "drop_mid")
+    async with AsyncExitStack() as stack:
+        if front == "relay":
+            client = await stack.enter_async_context(
+                connected(gateway, mode="legacy", sampling_handler=on_sampling)
+            )
+        else:
+            server = await stack.enter_async_context(http_front(gateway))
+            client = await stack.enter_async_context(
+                server.client(mode="legacy", sampling_handler=on_sampling)
+            )
+        await client.call_tool_mcp("f_idem", {})  # the front learns the session here
+        served = gateway.metrics.fast_path.labels("tools/call")._value.get()
+        with pytest.raises(MCPError):
+            await client.call_tool_mcp("f_ask", {})
+        took_fast = gateway.metrics.fast_path.labels("tools/call")._value.get() - served
+    assert (executions("ask"), asked, took_fast) == (1, ["go?"], int(front == "fast path"))
 
 
 @pytest.mark.asyncio
