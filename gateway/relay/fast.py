@@ -11,6 +11,9 @@ client's era, and writes the answer as the SDK would frame it (`gateway.relay.an
 It takes a request only where it gives the client exactly what the full relay would:
 
 - the caller is authenticated (when `auth` is on) with the required scopes;
+- its params are ones the SDK's server takes, checked as it checks them (the method's model in
+  the client's protocol version, then the handler's): what it refuses goes to it, and is refused
+  as it refuses it, before any backend sees it;
 - a 2026-07-28 request the SDK would accept (its routing headers, its `Mcp-Param-*` headers
   checked against the tool in the caller's view), for a backend that speaks 2026-07-28 too;
 - or a request in a handshake-era session the gateway already knows (it has served it once);
@@ -45,6 +48,7 @@ from mcp.shared.inbound import (
     validate_mcp_param_headers,
     x_mcp_header_map,
 )
+from mcp_types.methods import validate_client_request
 from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS, MODERN_PROTOCOL_VERSIONS
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -119,6 +123,8 @@ class FastPath:
             return None
         headers: dict[str, str] = scope.get(HEADERS_KEY) or {}
         version = headers.get("mcp-protocol-version")
+        if not _valid(relay.handlers, message["method"], version, message.get("params")):
+            return None  # the SDK refuses it (as it refuses it: a 400 in the 2026-07-28 era)
         principal = principal_of_scope(scope)
         if version in MODERN_PROTOCOL_VERSIONS:
             if not isinstance(classify_inbound_request(message, headers=headers), InboundModernRoute):
@@ -250,6 +256,19 @@ def _authorized(scope: Scope, auth: Any) -> bool:
     credentials = scope.get("auth")
     granted = set(getattr(credentials, "scopes", ()) or ())
     return set(auth.required_scopes) <= granted
+
+
+def _valid(handlers: Any, method: str, version: str | None, params: Any) -> bool:
+    """Whether the SDK's server takes these params, checked as it checks them: against the
+    method's model in the protocol version, then its handler's own model."""
+    try:
+        validate_client_request(method, str(version), params)  # ValueError: a version it does not know
+        handler = handlers.get_request_handler(method)
+        if handler is not None:
+            handler.params_type.model_validate({} if params is None else params, by_name=False)
+    except (ValueError, KeyError):  # pydantic's ValidationError is a ValueError
+        return False
+    return True
 
 
 def _headers_agree(tool: Mapping[str, Any], params: Mapping[str, Any], headers: Mapping[str, str]) -> bool:

@@ -159,6 +159,12 @@ class Relay:
         """Whether a call waits for era translation: a 2026 caller, a handshake-era backend."""
         return caller.modern and self._directory.backends[route.backend].era_for(caller) == "legacy"
 
+    @property
+    def handlers(self) -> Any:
+        """The SDK's low-level server, with the request handlers (and their params models) the
+        relay installed: what the fast path checks a request against before taking it."""
+        return self._server._mcp_server
+
     def server_info(self) -> dict[str, Any]:
         """The gateway's identity, as 2026-07-28 results carry it: one copy, never changed (the
         SDK's property deep-copies it on every read; the fast path encodes it at once)."""

@@ -151,9 +151,7 @@ def modern_headers(name: str, key: str | None = None) -> dict[str, str]:
     return {**headers, "authorization": f"Bearer {key}"} if key else headers
 
 
-def modern_call(
-    request_id: int, name: str, arguments: dict[str, Any] | None = None, **meta: Any
-) -> dict[str, Any]:
+def modern_call(request_id: int, name: str, arguments: Any = None, **meta: Any) -> dict[str, Any]:
     envelope = {
         "io.modelcontextprotocol/protocolVersion": MODERN,
         "io.modelcontextprotocol/clientInfo": {"name": "raw", "version": "1"},
@@ -164,17 +162,21 @@ def modern_call(
     return {"jsonrpc": "2.0", "id": request_id, "method": "tools/call", "params": params}
 
 
-CALLS: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
+CALLS: list[tuple[str, Any, dict[str, Any]]] = [
     ("echo_echo", {"text": "hi"}, {}),
     ("echo_slow_count", {"n": 2}, {"progressToken": "p-1", "io.modelcontextprotocol/logLevel": "debug"}),
     ("echo_echo", {"text": 5}, {}),  # the backend refuses the argument: a tool error
     ("echo_echo", {}, {}),
+    ("echo_echo", [1, 2], {}),  # the SDK's server refuses these (a 400 in the 2026-07-28 era)
+    ("echo_echo", "text", {}),
 ]
-"""A plain call, one with progress and logs, and two the backend finds wrong."""
+"""A plain call, one with progress and logs, two the backend finds wrong and two the gateway's
+own server refuses before any backend sees them."""
 
 
-async def answers(fast: bool, era: str) -> list[tuple[int, dict[str, str], bytes]]:
-    """Each call's status, headers (but the request id) and body, with the fast path on or off."""
+async def answers(fast: bool, era: str) -> tuple[list[tuple[int, dict[str, str], bytes]], int]:
+    """Each call's status, headers (but the request id) and body, with the fast path on or off,
+    and how many requests the backend was sent."""
     config = CONFIG + ("" if fast else "http: {fast_path: false}\n")
     gateway = make_gateway(config)
     seen = []
@@ -199,12 +201,10 @@ async def answers(fast: bool, era: str) -> list[tuple[int, dict[str, str], bytes
             kept = {k: v for k, v in response.headers.items() if k not in ("x-request-id", "mcp-session-id")}
             seen.append((response.status_code, kept, response.content))
     assert (fast_served(gateway) > 0) == fast, "the path under test served the calls"
-    return seen
+    return seen, gateway.directory.backends["echo"].stats["requests"]
 
 
-def legacy_call(
-    request_id: int, name: str, arguments: dict[str, Any], meta: dict[str, Any]
-) -> dict[str, Any]:
+def legacy_call(request_id: int, name: str, arguments: Any, meta: dict[str, Any]) -> dict[str, Any]:
     params: dict[str, Any] = {"name": name, "arguments": arguments}
     if meta:
         params["_meta"] = {k: v for k, v in meta.items() if k == "progressToken"}
@@ -214,13 +214,15 @@ def legacy_call(
 @pytest.mark.asyncio
 @pytest.mark.parametrize("era", ["legacy", MODERN])
 async def test_the_fast_path_answers_exactly_as_the_full_relay(era: str) -> None:
-    full, fast = await answers(False, era), await answers(True, era)
+    (full, full_sent), (fast, fast_sent) = await answers(False, era), await answers(True, era)
     for (name, _, _), slow_answer, fast_answer in zip(CALLS, full, fast, strict=True):
         assert fast_answer == slow_answer, name
+    assert fast_sent == full_sent, "what the SDK's server refuses reaches no backend"
     kinds = [headers["content-type"] for _, headers, _ in fast]
-    assert kinds == ["application/json", "text/event-stream", "application/json", "application/json"], (
+    assert kinds == ["application/json", "text/event-stream", *["application/json"] * 4], (
         "JSON unless progress came first"
     )
+    assert [status for status, _, _ in fast[4:]] == [200 if era == "legacy" else 400] * 2
 
 
 @pytest.mark.asyncio
@@ -290,9 +292,10 @@ def list_counted(gateway: Gateway) -> float:
     return sum(gateway.metrics.fast_path.labels(m)._value.get() for m in LISTS)  # type: ignore[misc]
 
 
-async def list_answers(fast: bool, era: str) -> list[tuple[int, dict[str, str], bytes]]:
+async def list_answers(fast: bool, era: str, refused: bool) -> list[tuple[int, dict[str, str], bytes]]:
     """Each list (every kind, twice in each of three sessions, ops, ops, then the analyst):
-    status, headers, body. (A handshake-era session has its own view of per-client backends.)"""
+    status, headers, body. (A handshake-era session has its own view of per-client backends.)
+    `refused`: each second request carries a `_meta` the SDK's server refuses."""
     gateway = make_gateway(CONFIG + ("" if fast else "http: {fast_path: false}\n"))
     seen = []
     async with raw_front(gateway) as client:
@@ -305,25 +308,28 @@ async def list_answers(fast: bool, era: str) -> list[tuple[int, dict[str, str], 
                 headers["mcp-protocol-version"] = "2025-11-25"
                 note = {"jsonrpc": "2.0", "method": "notifications/initialized"}
                 await client.post("/mcp", json=note, headers=headers)
-            for method in LISTS + LISTS:
-                body: dict[str, Any] = {"jsonrpc": "2.0", "id": number, "method": method}
+            for second, method in enumerate(LISTS + LISTS):
+                body: dict[str, Any] = {"jsonrpc": "2.0", "id": number, "method": method, "params": {}}
                 if era != "legacy":
                     headers = {**HEADERS, **auth, "mcp-protocol-version": MODERN, "mcp-method": method}
                     body["params"] = {"_meta": modern_call(0, "x")["params"]["_meta"]}
+                if refused and second >= len(LISTS):  # the same list, by a request the SDK refuses
+                    body["params"]["_meta"] = {**body["params"].get("_meta", {}), "progressToken": [1]}
                 number += 1
                 response = await client.post("/mcp", json=body, headers=headers)
                 kept = {
                     k: v for k, v in response.headers.items() if k not in ("x-request-id", "mcp-session-id")
                 }
                 seen.append((response.status_code, kept, response.content))
-    assert (list_counted(gateway) > 0) == fast, "the path under test answered lists"
+    assert refused or (list_counted(gateway) > 0) == fast, "the path under test answered lists"
     return seen
 
 
 @pytest.mark.asyncio
 @pytest.mark.parametrize("era", ["legacy", MODERN])
-async def test_lists_are_answered_exactly_as_the_full_relay_answers_them(era: str) -> None:
-    full, fast = await list_answers(False, era), await list_answers(True, era)
+@pytest.mark.parametrize("refused", [False, True], ids=["valid", "refused"])
+async def test_lists_are_answered_exactly_as_the_full_relay_answers_them(era: str, refused: bool) -> None:
+    full, fast = await list_answers(False, era, refused), await list_answers(True, era, refused)
     assert len(full) == 6 * len(LISTS)
     for number, (slow_answer, fast_answer) in enumerate(zip(full, fast, strict=True), start=1):
         assert fast_answer == slow_answer, number
