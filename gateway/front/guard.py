@@ -104,6 +104,7 @@ class HttpGuard:
                 await _reply(send, 404, "session not found")
                 return
             self.sessions.used(session)
+        message: Any = None
         if method == "POST":
             read: tuple[bytes, Any] | Problem = 408, "the request body arrived too slowly", {}
             # asyncio's own deadline on the connection's loop: an anyio scope costs three times as much
@@ -119,9 +120,11 @@ class HttpGuard:
                 if refusal is not None:
                     await _refuse_session(send, message, refusal)
                     return
-            # what is known of the request now, for the fast path (`gateway.relay.fast`)
-            scope[MESSAGE_KEY] = message
-            scope[HEADERS_KEY] = named
+            if len(named) == len(headers):
+                # what is known of the request now, for the fast path (`gateway.relay.fast`); a
+                # request naming a header twice is left to the SDK's server (whose value counts)
+                scope[MESSAGE_KEY] = message
+                scope[HEADERS_KEY] = named
             receive = _replay(body, receive)
         elif method == "GET" and session is None and path.rstrip("/").endswith("/sse"):
             refusal = self.sessions.refusal(principal, kind)  # an SSE stream opens a session
@@ -129,8 +132,7 @@ class HttpGuard:
                 await _reply(send, 429, refusal, {"retry-after": "60"})
                 return
         answer = self._recording(plain_send, rid, principal, session, method)
-        request = scope.get(MESSAGE_KEY)
-        if method == "POST" and isinstance(request, dict) and "method" in request and "id" in request:
+        if method == "POST" and isinstance(message, dict) and "method" in message and "id" in message:
             answer = json_when_single(answer)  # a stream that is one answer alone goes out as JSON
         await self.app(scope, receive, answer)
 

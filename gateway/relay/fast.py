@@ -10,10 +10,10 @@ client's era, and writes the answer as the SDK would frame it (`gateway.relay.an
 
 It takes a request only where it gives the client exactly what the full relay would:
 
-- the caller is authenticated (when `auth` is on) with the required scopes;
-- its params are ones the SDK's server takes, checked as it checks them (the method's model in
-  the client's protocol version, then the handler's): what it refuses goes to it, and is refused
-  as it refuses it, before any backend sees it;
+- the SDK's server would take the request as it is, checked as it checks it
+  (`gateway.relay.admission`: authentication and scopes, `Accept`, `Content-Type`, the JSON-RPC
+  envelope, the params): what it refuses goes to it, and is refused as it refuses it, before any
+  backend sees it;
 - a 2026-07-28 request the SDK would accept (its routing headers, its `Mcp-Param-*` headers
   checked against the tool in the caller's view), for a backend that speaks 2026-07-28 too;
 - or a request in a handshake-era session the gateway already knows (it has served it once);
@@ -35,20 +35,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
 from typing import Any
 
 import orjson
-from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
 from mcp.shared.exceptions import MCPError
-from mcp.shared.inbound import (
-    InboundModernRoute,
-    classify_inbound_request,
-    find_invalid_x_mcp_header,
-    validate_mcp_param_headers,
-    x_mcp_header_map,
-)
-from mcp_types.methods import validate_client_request
+from mcp.shared.inbound import InboundModernRoute, classify_inbound_request
 from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS, MODERN_PROTOCOL_VERSIONS
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -56,6 +47,7 @@ from gateway.errors import GatewayError, InternalError, to_mcp_error
 from gateway.methods import LIST_METHODS
 from gateway.observability import tracing
 from gateway.principal import principal_of_scope
+from gateway.relay.admission import authorized, headers_agree, params_valid, transport_takes
 from gateway.relay.answer import Answer
 from gateway.relay.answers import CONNECTION_META_KEYS
 from gateway.relay.asks import Asks, accepted
@@ -67,13 +59,6 @@ from gateway.resilience.cancelling import Abandonable
 from gateway.scopekeys import HEADERS_KEY, LOOP_KEY, MESSAGE_KEY, ON_DISCONNECT_KEY
 
 logger = logging.getLogger("gateway.relay")
-
-
-MAX_CACHED_SCHEMAS = 4096
-_mirroring: dict[int, tuple[object, bool]] = {}
-"""Whether each tool's input schema mirrors arguments into headers, by the schema's identity
-(the entry holds the schema, so its id is not reused while cached; a rebuilt index brings new
-schemas)."""
 
 
 class FastPath:
@@ -91,7 +76,12 @@ class FastPath:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         message = scope.get(MESSAGE_KEY)
-        if isinstance(message, dict) and scope.get("path") == self._path:
+        if (
+            isinstance(message, dict)
+            and scope.get("path") == self._path
+            and authorized(scope, self._relay.config.auth)
+            and transport_takes(scope[HEADERS_KEY], message)
+        ):
             method = message.get("method")
             if method == "tools/call" and "id" in message:
                 caller = await self._caller(scope, message)
@@ -115,15 +105,15 @@ class FastPath:
     # -- which requests ----------------------------------------------------------------------
 
     def _who(self, scope: Scope, message: dict[str, Any], params: dict[str, Any]) -> FastCaller | None:
-        """The caller of a request the SDK's server would take as it is (authenticated, its
-        era's headers in order, a known session), else None; `None` too while tracing is on
+        """The caller of a request the SDK's server would take as it is (admitted, its params
+        valid, its era's headers in order, a known session), else None; `None` too while tracing is on
         (FastMCP's server span starts each trace)."""
         relay = self._relay
-        if not _authorized(scope, relay.config.auth) or tracing.active():
+        if tracing.active():
             return None
-        headers: dict[str, str] = scope.get(HEADERS_KEY) or {}
+        headers: dict[str, str] = scope[HEADERS_KEY]
         version = headers.get("mcp-protocol-version")
-        if not _valid(relay.handlers, message["method"], version, message.get("params")):
+        if not params_valid(relay.handlers, message["method"], version, message.get("params")):
             return None  # the SDK refuses it (as it refuses it: a 400 in the 2026-07-28 era)
         principal = principal_of_scope(scope)
         if version in MODERN_PROTOCOL_VERSIONS:
@@ -162,14 +152,14 @@ class FastPath:
         caller = self._who(scope, message, params)
         if caller is None or (caller.session_id is not None and caller.capabilities is None):
             return None  # a session whose client has not said what it can be asked
-        headers: dict[str, str] = scope.get(HEADERS_KEY) or {}
+        headers: dict[str, str] = scope[HEADERS_KEY]
         try:
             route = (await relay.index_for(caller)).tools.get(name)
         except GatewayError:
             return None  # the relay says what is wrong
         if route is None or relay.parks(route, caller):
             return None  # unknown or hidden (the relay answers and audits), or era translation
-        if caller.modern and not _headers_agree(route.item, params, headers):
+        if caller.modern and not headers_agree(route.item, params, headers):
             return None  # the SDK refuses the mismatch
         caller.route = route
         return caller
@@ -226,7 +216,7 @@ class FastPath:
 
     async def _cancel(self, scope: Scope, message: dict[str, Any], send: Send) -> bool:
         """A handshake-era client cancelling a call this layer serves: True when it was one."""
-        headers: dict[str, str] = scope.get(HEADERS_KEY) or {}
+        headers: dict[str, str] = scope[HEADERS_KEY]
         params = message.get("params")
         session_id = headers.get("mcp-session-id")
         if not isinstance(params, dict) or session_id is None:
@@ -241,58 +231,8 @@ class FastPath:
     def _answered(self, scope: Scope, message: dict[str, Any]) -> bool:
         """A client's answer to what a backend asked it during a call this layer serves: True
         when it was one (handed over to the call)."""
-        if not _authorized(scope, self._relay.config.auth):
-            return False
-        headers: dict[str, str] = scope.get(HEADERS_KEY) or {}
+        headers: dict[str, str] = scope[HEADERS_KEY]
         return self._asks.answered(headers.get("mcp-session-id"), message)
-
-
-def _authorized(scope: Scope, auth: Any) -> bool:
-    """What the SDK's authentication check would let through, it lets through."""
-    if auth is None:
-        return True
-    if not isinstance(scope.get("user"), AuthenticatedUser):
-        return False
-    credentials = scope.get("auth")
-    granted = set(getattr(credentials, "scopes", ()) or ())
-    return set(auth.required_scopes) <= granted
-
-
-def _valid(handlers: Any, method: str, version: str | None, params: Any) -> bool:
-    """Whether the SDK's server takes these params, checked as it checks them: against the
-    method's model in the protocol version, then its handler's own model."""
-    try:
-        validate_client_request(method, str(version), params)  # ValueError: a version it does not know
-        handler = handlers.get_request_handler(method)
-        if handler is not None:
-            handler.params_type.model_validate({} if params is None else params, by_name=False)
-    except (ValueError, KeyError):  # pydantic's ValidationError is a ValueError
-        return False
-    return True
-
-
-def _headers_agree(tool: Mapping[str, Any], params: Mapping[str, Any], headers: Mapping[str, str]) -> bool:
-    """Whether a 2026-07-28 call's `Mcp-Param-*` headers match its arguments (as the SDK checks)."""
-    schema = tool.get("inputSchema")
-    arguments = params.get("arguments") or {}
-    if not isinstance(schema, dict) or not isinstance(arguments, dict) or not _mirrors(schema):
-        return True  # nothing to compare: the SDK's check passes whatever the headers say
-    if not arguments and not any(name.startswith("mcp-param-") for name in headers):
-        return True
-    return validate_mcp_param_headers(schema, arguments, headers) is None
-
-
-def _mirrors(schema: dict[str, Any]) -> bool:
-    """Whether a valid schema annotates arguments to mirror as `Mcp-Param-*` headers (the SDK
-    validates nothing for a schema with none, or with an invalid annotation)."""
-    cached = _mirroring.get(id(schema))
-    if cached is not None and cached[0] is schema:
-        return cached[1]
-    verdict = find_invalid_x_mcp_header(schema) is None and bool(x_mcp_header_map(schema))
-    if len(_mirroring) >= MAX_CACHED_SCHEMAS:
-        _mirroring.clear()
-    _mirroring[id(schema)] = (schema, verdict)
-    return verdict
 
 
 def _error_data(error: MCPError) -> dict[str, Any]:

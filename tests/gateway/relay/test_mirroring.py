@@ -1,5 +1,5 @@
-"""The fast path's `Mcp-Param-*` check answers as the SDK's own check does, also from its cache
-of which schemas mirror arguments into headers."""
+"""The fast path's `Mcp-Param-*` check (`gateway.relay.admission`) answers as the SDK's own
+check does, also from its cache of which schemas mirror arguments into headers."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 from mcp.shared.inbound import validate_mcp_param_headers
 
-from gateway.relay import fast
+from gateway.relay import admission
 
 MIRRORED = {"type": "object", "properties": {"region": {"type": "string", "x-mcp-header": "Region"}}}
 PLAIN = {"type": "object", "properties": {"region": {"type": "string"}}}
@@ -35,12 +35,12 @@ def test_the_check_agrees_with_the_sdks_for_every_schema_twice() -> None:
         ):
             expected = validate_mcp_param_headers(schema, arguments, headers) is None
             tool = {"name": "t", "inputSchema": schema}
-            got = fast._headers_agree(tool, {"name": "t", "arguments": arguments}, headers)
+            got = admission.headers_agree(tool, {"name": "t", "arguments": arguments}, headers)
             assert got == expected, (schema, arguments, headers)
 
 
 def test_a_mismatch_is_refused_from_the_cache_too() -> None:
     tool = {"name": "t", "inputSchema": {**MIRRORED}}
     call = {"name": "t", "arguments": {"region": "eu"}}
-    assert [fast._headers_agree(tool, call, {"mcp-param-region": "us"}) for _ in range(3)] == [False] * 3
-    assert id(tool["inputSchema"]) in fast._mirroring
+    assert [admission.headers_agree(tool, call, {"mcp-param-region": "us"}) for _ in range(3)] == [False] * 3
+    assert id(tool["inputSchema"]) in admission._mirroring
