@@ -97,7 +97,21 @@ def http_app(
         host_origin_protection=False,  # `HostOriginGuard` is FastMCP's, its verdicts remembered
         session_idle_timeout=config.http.session_idle_timeout if transport == "http" else None,
     )
+    if relay is not None and transport == "http":
+        relay.serves_sessions_of(_sessions_endpoint(app))
     return _request_context_where_read(app)
+
+
+def _sessions_endpoint(app: Starlette) -> Any:
+    """FastMCP's endpoint at `/mcp` (under its authentication check, if any), whose session
+    manager, made as the app starts, holds the sessions the SDK's server serves."""
+    for route in app.routes:
+        endpoint = getattr(route, "endpoint", None) if getattr(route, "path", None) == MCP_PATH else None
+        while endpoint is not None and not hasattr(endpoint, "session_manager"):
+            endpoint = getattr(endpoint, "app", None)
+        if endpoint is not None:
+            return endpoint
+    raise RuntimeError(f"no MCP endpoint with sessions at {MCP_PATH}")
 
 
 def _request_context_where_read(app: Starlette) -> Starlette:

@@ -122,7 +122,7 @@ class FastPath:
             return FastCaller.stateless(principal, params, version)
         if version in HANDSHAKE_PROTOCOL_VERSIONS:
             session_id = headers.get("mcp-session-id")
-            connection = relay.front_session(session_id) if session_id else None
+            connection = relay.front_session(session_id, scope.get("user")) if session_id else None
             if session_id is None or connection is None:
                 return None
             return FastCaller.in_session(principal, params, version, session_id, connection)

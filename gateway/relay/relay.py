@@ -18,6 +18,7 @@ import mcp_types
 from fastmcp import FastMCP
 from fastmcp.server.dependencies import get_http_request
 from fastmcp.utilities.pagination import paginate_sequence
+from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser, authorization_context
 from mcp.server.caching import CACHEABLE_METHODS, CacheHint
 from mcp.server.connection import Connection
 from mcp.server.context import ServerRequestContext
@@ -90,6 +91,7 @@ class Relay:
         self._listen = GatewayListenHandler(subscriptions, bus, self._resolve_visible)
         self._ready = ready
         self._stamp: tuple[object, dict[str, Any]] | None = None
+        self._front_sessions: Any = None
         self.search = ToolSearch(policies, call=self.call_tool)
 
     def install(self) -> None:
@@ -146,9 +148,24 @@ class Relay:
         """The configuration in force."""
         return self._policies.current.config
 
-    def front_session(self, session_id: str) -> Connection | None:
-        """A handshake-era front session the relay has served, while it is open."""
-        return self._sessions.get(session_id)
+    def serves_sessions_of(self, endpoint: Any) -> None:
+        """The HTTP front's MCP endpoint, whose session manager (the SDK's, made as the app
+        starts) decides which sessions are open."""
+        self._front_sessions = endpoint
+
+    def front_session(self, session_id: str, user: Any) -> Connection | None:
+        """A handshake-era front session the relay has served, while the SDK's server still
+        serves it to this user, as it decides: a session its client ended (DELETE) is gone from
+        the server at once, before its connection has closed, and a session is only its
+        creator's (the same client, issuer and subject)."""
+        connection = self._sessions.get(session_id)
+        if connection is None or self._front_sessions is None:
+            return connection
+        manager = self._front_sessions.session_manager
+        if manager is None or session_id not in manager._server_instances:
+            return None
+        requestor = authorization_context(user) if isinstance(user, AuthenticatedUser) else None
+        return connection if requestor == manager._session_owners.get(session_id) else None
 
     async def index_for(self, caller: Caller) -> RouteIndex:
         """The names `caller` can use (catalogs loaded first)."""
