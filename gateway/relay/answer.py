@@ -5,7 +5,9 @@ log line), in which case a server-sent event stream starts with it: the framing 
 server gives a 2026-07-28 request, and the one the front gives the SDK server's handshake-era
 answers too (`gateway.front.framing` says why), so both paths answer alike, byte for byte.
 Headers are the SDK's: the stream's cache and buffering headers, and the session id on a
-handshake-era session's answers (JSON or stream).
+handshake-era session's answers (JSON or stream). A 2026-07-28 error answered as JSON has the
+HTTP status the SDK's table gives its code (400 for invalid params, 404 for an unknown method);
+anything else is 200, as the SDK answers it.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import re
 from typing import Any
 
 import orjson
+from mcp.shared.inbound import ERROR_CODE_HTTP_STATUS
 from starlette.types import Send
 
 STREAM_HEADERS = [
@@ -57,9 +60,10 @@ def _data_of(event: bytes) -> bytes | None:
 class Answer:
     """Writes one request's response: messages before the result, then the result."""
 
-    def __init__(self, send: Send, *, session_id: str | None) -> None:
+    def __init__(self, send: Send, *, session_id: str | None, modern: bool = False) -> None:
         self._send = send
         self._session_id = session_id
+        self._modern = modern
         self._started = False
         self.finished = False
 
@@ -76,10 +80,14 @@ class Answer:
     async def finish(self, message: dict[str, Any] | None) -> None:
         """Send the result (or nothing: an abandoned request's stream ends empty) and end the
         response."""
-        await self.finish_encoded(orjson.dumps(message) if message is not None else None)
+        status = 200
+        if self._modern and message is not None and isinstance(error := message.get("error"), dict):
+            status = ERROR_CODE_HTTP_STATUS.get(error.get("code"), 200)  # type: ignore[arg-type]
+        await self.finish_encoded(orjson.dumps(message) if message is not None else None, status=status)
 
-    async def finish_encoded(self, payload: bytes | None) -> None:
-        """`finish` with the message already encoded (as `orjson.dumps` encodes it)."""
+    async def finish_encoded(self, payload: bytes | None, *, status: int = 200) -> None:
+        """`finish` with the message already encoded (as `orjson.dumps` encodes it), and the
+        status of its response if it goes out as JSON."""
         if self.finished:
             return
         self.finished = True
@@ -91,7 +99,7 @@ class Answer:
             await self._send({"type": "http.response.body", "body": body, "more_body": False})
             return
         headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
-        await self._send({"type": "http.response.start", "status": 200, "headers": self._own(headers)})
+        await self._send({"type": "http.response.start", "status": status, "headers": self._own(headers)})
         await self._send({"type": "http.response.body", "body": payload, "more_body": False})
 
     async def _start_stream(self) -> None:

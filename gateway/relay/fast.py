@@ -170,7 +170,7 @@ class FastPath:
         self, caller: FastCaller, message: dict[str, Any], scope: Scope, receive: Receive, send: Send
     ) -> None:
         request_id = message["id"]
-        answer = Answer(send, session_id=caller.session_id)
+        answer = Answer(send, session_id=caller.session_id, modern=caller.modern)
         caller.answer = answer
         caller.asks = self._asks
         key = (caller.key, request_id)

@@ -50,3 +50,10 @@ def message_of(error: BaseException) -> str:
     if isinstance(error, MCPError):
         return f"backend error {error.error.code}: {error.error.message}"
     return type(error).__name__
+
+
+def sdk_says(error: MCPError, code: int, message: str) -> bool:
+    """Whether an error is the SDK client's own (the connection closed, no answer in time) rather
+    than a backend's answer with the same code: the SDK raises these with its own words and no
+    data, while a backend may use any code in its errors (-32000 is a common "server error")."""
+    return error.error.code == code and error.error.message == message and error.error.data is None

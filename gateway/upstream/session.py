@@ -45,7 +45,7 @@ from gateway.resilience.phases import Phase
 from gateway.tasks import TaskHost
 from gateway.upstream import hop
 from gateway.upstream.caller import Caller
-from gateway.upstream.failures import TRANSPORT_ERRORS, describe_failure
+from gateway.upstream.failures import TRANSPORT_ERRORS, describe_failure, sdk_says
 from gateway.upstream.links.base import HopIdentity, Link
 
 if TYPE_CHECKING:
@@ -300,12 +300,12 @@ class BackendSession:
                 # The backend restarted and forgot this session: the request was refused unrun.
                 self._mark_lost()
                 raise BackendUnavailable(self.backend, "the backend no longer knows this session") from None
-            if error.code == mcp_types.CONNECTION_CLOSED or self._lost:
+            if self._lost or sdk_says(error, mcp_types.CONNECTION_CLOSED, "Connection closed"):
                 self._mark_lost()
                 raise BackendSessionLost(self.backend, "the session closed before it answered") from None
-            if error.code == mcp_types.REQUEST_TIMEOUT:
+            if sdk_says(error, mcp_types.REQUEST_TIMEOUT, f"Request {method!r} timed out"):
                 raise BackendTimeout(self.backend, f"no answer to {method} within {timeout:g}s") from None
-            raise
+            raise  # the backend's own error, whatever its code, as it said it
         except TRANSPORT_ERRORS as error:
             self._raise_observed(attempt)
             self._mark_lost()
