@@ -39,9 +39,10 @@ from gateway.policies.result_store import ResultStore
 from gateway.policies.views import Views
 from gateway.policies.visibility import Visibility
 from gateway.principal import LOCAL, Principal
+from gateway.relay.frontsessions import FrontSessions
 from gateway.relay.handshake import WaitForCatalogs, describe
 from gateway.relay.listcache import ListCache
-from gateway.relay.notify import KINDS, FrontSessions, Notifier
+from gateway.relay.notify import KINDS, Notifier
 from gateway.relay.relay import Relay
 from gateway.relay.subscriptions import SubscriptionHub
 from gateway.routing.directory import Directory

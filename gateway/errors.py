@@ -17,6 +17,7 @@
     ├── ClientRefused               the client answered a backend's request with an error
     ├── ShuttingDown                the gateway is stopping
     ├── InternalError               a fault inside the gateway (logged; answered without detail)
+    ├── InvalidResult               a result its protocol version's model refuses (the SDK's words)
     ├── TemplateError               a workflow's `{{ }}` reference does not resolve (config.templates)
     ├── ArgumentError               a workflow's arguments do not fit its inputs (workflows.plan)
     ├── StepFailed                  a workflow step could not produce its output (workflows.engine)
@@ -207,6 +208,14 @@ class InternalError(GatewayError):
 
     def __init__(self) -> None:
         super().__init__("Internal error")
+
+
+class InvalidResult(GatewayError):
+    """A backend's result that its protocol version's model refuses, answered as the SDK's server
+    answers a handler's invalid result (the details are logged, not sent)."""
+
+    def __init__(self) -> None:
+        super().__init__("Handler returned an invalid result")
 
 
 class RequestRejected(GatewayError):

@@ -98,7 +98,7 @@ def http_app(
         session_idle_timeout=config.http.session_idle_timeout if transport == "http" else None,
     )
     if relay is not None and transport == "http":
-        relay.serves_sessions_of(_sessions_endpoint(app))
+        relay.front_sessions.watch(_sessions_endpoint(app))
     return _request_context_where_read(app)
 
 

@@ -1,12 +1,15 @@
-"""The fast path: a `tools/call` served straight from the HTTP request, without the SDK's server.
+"""The fast path: calls, reads and prompts served straight from the HTTP request, without the
+SDK's server.
 
 The MCP SDK's server runs every request through a session transport, memory streams, a
-dispatcher and FastMCP's middleware before the relay sees it. For the request most clients make
-most of the time, a `tools/call` of a backend tool, `FastPath` (an ASGI layer just inside the
-HTTP guard, which already parsed the message) does what the relay would do with it directly:
-the caller's view, the same `Dispatch.forward` (limits, rate limits, audit, metrics, tracing,
-retries, deadlines, the backend's session and era), the same shaping of the result for the
-client's era, and writes the answer as the SDK would frame it (`gateway.relay.answer`).
+dispatcher and FastMCP's middleware before the relay sees it. For the requests clients make
+most of the time, a `tools/call` of a backend tool, a `resources/read` of a backend resource and
+a `prompts/get` of a backend prompt, `FastPath` (an ASGI layer just inside the HTTP guard, which
+already parsed the message) does what the relay would do with it directly: the caller's view
+(`gateway.relay.targets`), the same `Dispatch.forward` (limits, rate limits, audit, metrics,
+tracing, retries, deadlines, the backend's session and era), the same shaping of the result
+(`gateway.relay.shaping`: the relay's, then the SDK server's), and writes the answer as the SDK
+would frame it (`gateway.relay.answer`).
 
 It takes a request only where it gives the client exactly what the full relay would:
 
@@ -20,7 +23,8 @@ It takes a request only where it gives the client exactly what the full relay wo
   what a backend asks its client mid-call (sampling, elicitation, roots, as declared) goes out
   on the call's own stream and the client's answer comes back through here
   (`gateway.relay.asks`), as the SDK's server carries them;
-- a tool of a backend in the caller's view (not a workflow, not the search tools).
+- a tool, prompt or resource of a backend in the caller's view (not a workflow, not the search
+  tools, not a result the gateway kept).
 
 Lists (`tools/list` and the others) from such callers are answered again from the result the
 full relay put on the wire for the same view, method, version, cursor and principal
@@ -54,7 +58,7 @@ from gateway.relay.asks import Asks, accepted
 from gateway.relay.fastcaller import FastCaller
 from gateway.relay.fastlists import ListAnswers
 from gateway.relay.shaping import shaped
-from gateway.relay.toolsearch import NAMES as SEARCH_TOOLS
+from gateway.relay.targets import FORWARDED, target_of
 from gateway.resilience.cancelling import Abandonable
 from gateway.scopekeys import HEADERS_KEY, LOOP_KEY, MESSAGE_KEY, ON_DISCONNECT_KEY
 
@@ -62,7 +66,7 @@ logger = logging.getLogger("gateway.relay")
 
 
 class FastPath:
-    """ASGI layer serving plain `tools/call`s itself; everything else goes on to `app`."""
+    """ASGI layer serving plain calls, reads and prompts itself; everything else goes on to `app`."""
 
     def __init__(self, app: ASGIApp, *, relay: Any, path: str) -> None:
         self.app = app
@@ -70,7 +74,7 @@ class FastPath:
         self._path = path
         self._inflight: dict[tuple[str, Any], Abandonable] = {}
         self._metrics = relay.dispatch.metrics
-        self._served = self._metrics.fast_path.labels("tools/call")
+        self._served = {method: self._metrics.fast_path.labels(method) for method in FORWARDED}
         self._lists = ListAnswers(relay)
         self._asks = Asks()
 
@@ -83,10 +87,10 @@ class FastPath:
             and transport_takes(scope[HEADERS_KEY], message)
         ):
             method = message.get("method")
-            if method == "tools/call" and "id" in message:
+            if method in FORWARDED and "id" in message:
                 caller = await self._caller(scope, message)
                 if caller is not None:
-                    self._served.inc()
+                    self._served[method].inc()
                     await self._serve(caller, message, scope, receive, send)
                     return
             elif method in LIST_METHODS and "id" in message:
@@ -142,26 +146,29 @@ class FastPath:
     async def _caller(self, scope: Scope, message: dict[str, Any]) -> FastCaller | None:
         """The caller, if this request is one the fast path serves as the relay would."""
         relay = self._relay
-        config = relay.config
         params = message.get("params")
-        if not isinstance(params, dict) or not isinstance(params.get("name"), str):
-            return None
-        name = params["name"]
-        if name in config.workflows or name in SEARCH_TOOLS:
+        if not isinstance(params, dict):
             return None
         caller = self._who(scope, message, params)
         if caller is None or (caller.session_id is not None and caller.capabilities is None):
             return None  # a session whose client has not said what it can be asked
-        headers: dict[str, str] = scope[HEADERS_KEY]
         try:
-            route = (await relay.index_for(caller)).tools.get(name)
+            index = await relay.index_for(caller)
         except GatewayError:
             return None  # the relay says what is wrong
-        if route is None or relay.parks(route, caller):
+        method = message["method"]
+        target = target_of(
+            method, params, index, workflows=relay.config.workflows, resolve_uri=relay.resolve_uri
+        )
+        if target is None or relay.parks(target.route, caller):
             return None  # unknown or hidden (the relay answers and audits), or era translation
-        if caller.modern and not headers_agree(route.item, params, headers):
+        if (
+            method == "tools/call"
+            and caller.modern
+            and not headers_agree(target.route.item, params, scope[HEADERS_KEY])
+        ):
             return None  # the SDK refuses the mismatch
-        caller.route = route
+        caller.target = target
         return caller
 
     # -- serving -----------------------------------------------------------------------------
@@ -191,25 +198,35 @@ class FastPath:
             await answer.finish(None)  # abandoned: the stream ends without a result
 
     async def _call(self, caller: FastCaller, message: dict[str, Any]) -> dict[str, Any]:
+        method: str = message["method"]
         params: dict[str, Any] = message["params"]
-        route = caller.route
-        assert route is not None
+        target = caller.target
+        assert target is not None
         forward = {k: v for k, v in params.items() if k != "_meta"}
-        forward["name"] = route.backend_id
+        forward.update(target.names)
         meta = params.get("_meta")
         if isinstance(meta, dict):
             kept = {k: v for k, v in meta.items() if k not in CONNECTION_META_KEYS}
             if kept:
                 forward["_meta"] = kept
+        relay = self._relay
         try:
-            result = await self._relay.dispatch.forward(
-                caller, route, "tools/call", forward, front=params["name"], raw=params
+            result = await relay.dispatch.forward(
+                caller, target.route, method, forward, front=target.front, raw=params
             )
-            result = shaped(result, caller.version, self._relay.server_info)
+            result = shaped(
+                method,
+                result,
+                caller.version,
+                server_info=relay.server_info,
+                hints=relay.handlers.cache_hints,
+            )
         except MCPError as error:
             return {"jsonrpc": "2.0", "id": message["id"], "error": _error_data(error)}
+        except GatewayError as error:  # a result the SDK's server would refuse too
+            return {"jsonrpc": "2.0", "id": message["id"], "error": _error_data(to_mcp_error(error))}
         except Exception:
-            logger.exception("internal error while serving tools/call")
+            logger.exception("internal error while serving %s", method)
             internal = to_mcp_error(InternalError())
             return {"jsonrpc": "2.0", "id": message["id"], "error": _error_data(internal)}
         return {"jsonrpc": "2.0", "id": message["id"], "result": result}

@@ -23,7 +23,7 @@ from gateway.principal import Principal
 from gateway.relay.answer import Answer
 from gateway.relay.asks import Asks
 from gateway.relay.callers import LOG_LEVEL_STATE_KEY, LOG_SEVERITY, SessionCaller
-from gateway.routing.index import Route
+from gateway.relay.targets import Target
 from gateway.upstream.caller import Caller, undeclared
 
 _capabilities: dict[bytes, mcp_types.ClientCapabilities] = {}
@@ -34,8 +34,8 @@ MAX_CACHED_CAPABILITIES = 256
 class FastCaller:
     """One fast-path request, as dispatch and the backend session see its client."""
 
-    route: Route | None = None
-    """Where the call goes (set once the caller's view has been consulted)."""
+    target: Target | None = None
+    """Where the request goes (set once the caller's view has been consulted)."""
     answer: Answer | None = None
     """The response being written."""
     asks: Asks | None = None

@@ -1,7 +1,7 @@
 """Telling clients that something changed: `list_changed` and `resources/updated`.
 
 Handshake-era clients have a session with a standalone stream; the gateway remembers each such
-session (`FrontSessions`) from its first request until it closes, and sends it notifications
+session (`gateway.relay.frontsessions`) from its first request until it closes, and sends it notifications
 directly. 2026-07-28 clients have no session: they open `subscriptions/listen` streams, fed from
 a `SubscriptionBus`.
 
@@ -12,12 +12,9 @@ twenty tools) becomes one notification per kind per client, sent after a short w
 from __future__ import annotations
 
 import logging
-import weakref
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Iterable
 
 import anyio
-from mcp.server.connection import Connection
 from mcp.server.subscriptions import (
     InMemorySubscriptionBus,
     PromptsListChanged,
@@ -29,6 +26,7 @@ from mcp.server.subscriptions import (
 )
 
 from gateway.methods import LISTS, NOTIFIED_KINDS, RESOURCE_UPDATED
+from gateway.relay.frontsessions import FrontSessions
 from gateway.tasks import TaskHost
 
 logger = logging.getLogger("gateway.notify")
@@ -41,45 +39,6 @@ _EVENTS: dict[str, ServerEvent] = {
     "resources": ResourcesListChanged(),
 }
 _METHODS = {kind: LISTS[kind].changed for kind in NOTIFIED_KINDS}
-
-
-class FrontSessions:
-    """The handshake-era client sessions currently connected, by key."""
-
-    def __init__(self) -> None:
-        self._by_key: weakref.WeakValueDictionary[str, Connection] = weakref.WeakValueDictionary()
-        self._on_close: list[Callable[[str], Any]] = []
-
-    def remember(self, key: str, connection: Connection) -> None:
-        """Note a session (idempotent); it is forgotten when its connection closes."""
-        if connection.state.get("gateway.remembered"):
-            return
-        connection.state["gateway.remembered"] = True
-        self._by_key[key] = connection
-
-        async def forget() -> None:
-            self._by_key.pop(key, None)
-            for callback in self._on_close:
-                result = callback(key)
-                if hasattr(result, "__await__"):
-                    await result
-
-        connection.exit_stack.push_async_callback(forget)
-
-    def on_close(self, callback: Callable[[str], Any]) -> None:
-        """Run `callback(key)` whenever a session closes."""
-        self._on_close.append(callback)
-
-    def get(self, key: str) -> Connection | None:
-        """The connection of a session, if it is still open."""
-        return self._by_key.get(key)
-
-    def open_keys(self) -> list[str]:
-        """Keys of every open session."""
-        return list(self._by_key.keys())
-
-    def __len__(self) -> int:
-        return len(self._by_key)
 
 
 class Notifier:

@@ -18,7 +18,6 @@ import mcp_types
 from fastmcp import FastMCP
 from fastmcp.server.dependencies import get_http_request
 from fastmcp.utilities.pagination import paginate_sequence
-from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser, authorization_context
 from mcp.server.caching import CACHEABLE_METHODS, CacheHint
 from mcp.server.connection import Connection
 from mcp.server.context import ServerRequestContext
@@ -48,7 +47,7 @@ from gateway.principal import principal_of, principal_of_scope
 from gateway.relay.answers import complete, forward_params, unknown_tool
 from gateway.relay.boundary import masked
 from gateway.relay.callers import LOG_LEVEL_STATE_KEY, FrontCaller
-from gateway.relay.notify import FrontSessions
+from gateway.relay.frontsessions import FrontSessions
 from gateway.relay.subscriptions import GatewayListenHandler, SubscriptionHub
 from gateway.relay.toolsearch import NAMES as SEARCH_TOOLS
 from gateway.relay.toolsearch import ToolSearch
@@ -86,12 +85,12 @@ class Relay:
         self._policies = policies
         self.dispatch = dispatch
         self._workflows = workflows
-        self._sessions = sessions
+        self.front_sessions = sessions
+        """The handshake-era sessions it has served (the HTTP front tells them which are open)."""
         self._subscriptions = subscriptions
         self._listen = GatewayListenHandler(subscriptions, bus, self._resolve_visible)
         self._ready = ready
         self._stamp: tuple[object, dict[str, Any]] | None = None
-        self._front_sessions: Any = None
         self.search = ToolSearch(policies, call=self.call_tool)
 
     def install(self) -> None:
@@ -148,29 +147,19 @@ class Relay:
         """The configuration in force."""
         return self._policies.current.config
 
-    def serves_sessions_of(self, endpoint: Any) -> None:
-        """The HTTP front's MCP endpoint, whose session manager (the SDK's, made as the app
-        starts) decides which sessions are open."""
-        self._front_sessions = endpoint
-
     def front_session(self, session_id: str, user: Any) -> Connection | None:
-        """A handshake-era front session the relay has served, while the SDK's server still
-        serves it to this user, as it decides: a session its client ended (DELETE) is gone from
-        the server at once, before its connection has closed, and a session is only its
-        creator's (the same client, issuer and subject)."""
-        connection = self._sessions.get(session_id)
-        if connection is None or self._front_sessions is None:
-            return connection
-        manager = self._front_sessions.session_manager
-        if manager is None or session_id not in manager._server_instances:
-            return None
-        requestor = authorization_context(user) if isinstance(user, AuthenticatedUser) else None
-        return connection if requestor == manager._session_owners.get(session_id) else None
+        """A handshake-era front session the relay has served, while the SDK's server serves
+        it to `user`."""
+        return self.front_sessions.serving(session_id, user)
 
     async def index_for(self, caller: Caller) -> RouteIndex:
         """The names `caller` can use (catalogs loaded first)."""
         await self._ready()
         return await self._visibility.index_for(caller)
+
+    def resolve_uri(self, uri: str, index: RouteIndex) -> tuple[Route, str] | None:
+        """The route of a resource URI in `index` and the URI its backend knows it by."""
+        return self._directory.resolve_uri(uri, index)
 
     def parks(self, route: Route, caller: Caller) -> bool:
         """Whether a call waits for era translation: a 2026 caller, a handshake-era backend."""
@@ -194,7 +183,7 @@ class Relay:
         """The calling client; a handshake-era session is remembered for notifications."""
         caller = FrontCaller(ctx)
         if caller.bindable:
-            self._sessions.remember(caller.key, ctx.session._connection)
+            self.front_sessions.remember(caller.key, ctx.session._connection)
         return caller
 
     async def index(self, ctx: Ctx) -> RouteIndex:

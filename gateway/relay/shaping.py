@@ -1,25 +1,34 @@
-"""A `tools/call` result as the SDK's server puts it on the wire: `shaped`.
+"""A result as the relay and the SDK's server put it on the wire: `shaped`.
 
-The SDK's server validates every result against its protocol version's model and dumps that
-(`mcp_types.methods.serialize_server_result`): fields the version does not know are dropped,
-the rest come out in the model's order, `None` fields left out. Pydantic does that in a few
-tens of microseconds, about 5% of the fast path's CPU per call. For the result nearly every
-tool returns (text content, perhaps `isError`, structured content, `_meta`) the dump is a
-reordering of known keys over plain JSON values, done here directly; any other result (images,
-resources, annotations, a value JSON has no word for, a large structured result) still goes
-through pydantic. `tests/gateway/relay/test_shaping.py` holds the two to
-the same output, byte for byte.
+The relay marks a final 2026-07-28 result `complete`; the SDK's server then adds its cache hint
+to a cacheable method's result (`ttlMs`, `cacheScope`), validates the result against the
+protocol version's model and dumps that (`mcp_types.methods.serialize_server_result`: fields
+the version does not know are dropped, the rest come out in the model's order, `None` fields
+left out; a result it cannot validate is an internal error), and stamps its identity on a
+2026-07-28 result's `_meta`. `shaped` does the same, step for step. Pydantic's part takes a few
+tens of microseconds, about 5% of the fast path's CPU per call: for the `tools/call` result
+nearly every tool returns (text content, perhaps `isError`, structured content, `_meta`) the
+dump is a reordering of known keys over plain JSON values, done here directly; any other result
+(images, resources, annotations, a value JSON has no word for, a large structured result) still
+goes through pydantic. `tests/gateway/relay/test_shaping.py` holds `shaped` to the SDK's own
+code, byte for byte.
 """
 
 from __future__ import annotations
 
+import logging
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import mcp_types
 from mcp_types import methods as spec_methods
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
+from pydantic import ValidationError
+
+from gateway.errors import InvalidResult
+
+logger = logging.getLogger("gateway.relay")
 
 PLAIN_NODES = 256
 """Values of structured content (or `_meta`) walked before leaving the result to pydantic."""
@@ -37,18 +46,28 @@ _ORDERS = {
 _KEYS = {order: frozenset(order) for order in (_HANDSHAKE_ORDER, _MODERN_ORDER)}
 
 
-def shaped(result: dict[str, Any], version: str, server_info: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-    """The result as the SDK's server would put it on the wire for `version`."""
+def shaped(
+    method: str,
+    result: dict[str, Any],
+    version: str,
+    *,
+    server_info: Callable[[], dict[str, Any]],
+    hints: Mapping[str, Any],
+) -> dict[str, Any]:
+    """The result as the relay and the SDK's server (its cache `hints`, its `server_info`) would
+    put it on the wire for `version`; raises the SDK's internal error for an invalid result."""
     modern = version in MODERN_PROTOCOL_VERSIONS
     if modern and "resultType" not in result:
         result["resultType"] = "complete"
-    if not (modern and spec_methods.is_input_required(result)):
-        plain = _plain(result, version)
-        result = (
-            plain
-            if plain is not None
-            else spec_methods.serialize_server_result("tools/call", version, result)
-        )
+    hint = hints.get(method)
+    if hint is not None and not spec_methods.is_input_required(result):
+        result = {"ttlMs": hint.ttl_ms, "cacheScope": hint.scope, **result}
+    kind = result.get("resultType")
+    if not modern or not isinstance(kind, str) or kind in mcp_types.CORE_RESULT_TYPES:
+        plain = _plain(result, version) if method == "tools/call" else None
+        result = plain if plain is not None else _serialized(method, version, result)
+    if modern and result.get("resultType") is None:
+        result["resultType"] = "complete"
     if modern:
         meta = result.get("_meta")
         stamp = {mcp_types.SERVER_INFO_META_KEY: server_info()}
@@ -57,6 +76,14 @@ def shaped(result: dict[str, Any], version: str, server_info: Callable[[], dict[
         elif isinstance(meta, dict) and meta.get(mcp_types.SERVER_INFO_META_KEY) is None:
             result["_meta"] = {**meta, **stamp}
     return result
+
+
+def _serialized(method: str, version: str, result: dict[str, Any]) -> dict[str, Any]:
+    try:
+        return spec_methods.serialize_server_result(method, version, result)
+    except ValidationError:
+        logger.exception("a backend's %s result is not valid for %s", method, version)
+        raise InvalidResult() from None
 
 
 def _plain(result: dict[str, Any], version: str) -> dict[str, Any] | None:

@@ -1,52 +1,68 @@
-"""A `tools/call` result shaped without pydantic comes out exactly as the SDK's server's dump.
+"""A result shaped by the fast path comes out exactly as the full relay puts it on the wire.
 
-The oracle is what the fast path did before (and the full relay does): validate and dump with
-`mcp_types.methods.serialize_server_result`. Thousands of results, plain and not, each in every
-protocol version: the bytes on the wire (key order included) or the error must be the same.
+The oracle is the relay's `complete` and then the SDK server's own result pipeline
+(`ServerRunner._serialize`: its cache hint, its model's dump, its identity stamp). Thousands of
+`tools/call` results, plain (shaped without pydantic) and not, and the results of reads and
+prompts, each in every protocol version: the bytes on the wire (key order included) or the
+error must be the same.
 """
 
 from __future__ import annotations
 
 import copy
 import random
+from types import SimpleNamespace
 from typing import Any
 
 import mcp_types
 import orjson
 import pytest
+from mcp.server.caching import CacheHint
+from mcp.server.runner import ServerRunner
+from mcp.shared.exceptions import MCPError
 from mcp_types import methods as spec_methods
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
+from gateway.errors import GatewayError, to_mcp_error
 from gateway.relay import shaping
 
 VERSIONS = ("2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25", "2026-07-28")
 INFO = {"name": "gateway", "version": "1"}
+HINTS = {"resources/read": CacheHint(ttl_ms=0, scope="private")}
 
 
-def oracle(result: dict[str, Any], version: str) -> dict[str, Any]:
-    """The shaping as the SDK's models do it (the fast path's code before the plain shortcut)."""
-    modern = version in MODERN_PROTOCOL_VERSIONS
-    if modern and "resultType" not in result:
+class _Runner:
+    """The SDK server's own result pipeline (`ServerRunner._serialize`) with a server of ours."""
+
+    _serialize = ServerRunner._serialize
+    _stamp_server_info = ServerRunner._stamp_server_info
+
+    def __init__(self, hints: dict[str, CacheHint]) -> None:
+        self.server = SimpleNamespace(cache_hints=hints, server_info_stamp=INFO)
+
+
+def oracle(result: dict[str, Any], version: str, method: str = "tools/call") -> dict[str, Any]:
+    """The result as the relay (its `complete`) and the SDK's server put it on the wire."""
+    if version in MODERN_PROTOCOL_VERSIONS and "resultType" not in result:
         result["resultType"] = "complete"
-    if not (modern and spec_methods.is_input_required(result)):
-        result = spec_methods.serialize_server_result("tools/call", version, result)
-    if modern:
-        meta = result.get("_meta")
-        stamp = {mcp_types.SERVER_INFO_META_KEY: INFO}
-        if meta is None:
-            result["_meta"] = stamp
-        elif isinstance(meta, dict) and meta.get(mcp_types.SERVER_INFO_META_KEY) is None:
-            result["_meta"] = {**meta, **stamp}
-    return result
+    return _Runner(HINTS)._serialize(method, version, result)
+
+
+def ours(result: dict[str, Any], version: str, method: str = "tools/call") -> dict[str, Any]:
+    return shaping.shaped(method, result, version, server_info=lambda: INFO, hints=HINTS)
 
 
 def outcome(shape: Any, result: dict[str, Any], version: str) -> tuple[str, bytes, str]:
     """The wire bytes and the values themselves (orjson writes NaN as null: the dicts must agree
-    too), or the kind of failure."""
+    too), or the JSON-RPC error the failure is answered with."""
     try:
         shaped = shape(copy.deepcopy(result), version)
         return "ok", orjson.dumps(shaped), repr(shaped)
-    except Exception as error:  # the same kind of failure on both sides
+    except GatewayError as error:
+        return "error", to_mcp_error(error).error.model_dump_json().encode(), ""
+    except MCPError as error:
+        return "error", error.error.model_dump_json().encode(), ""
+    except Exception as error:  # the same kind of failure on both sides (a value JSON cannot hold)
         return type(error).__name__, b"", ""
 
 
@@ -131,7 +147,7 @@ def test_every_result_shapes_as_the_sdks_models_shape_it(seed: int) -> None:
         result = result_of(rng)
         for version in VERSIONS:
             expected = outcome(oracle, result, version)
-            got = outcome(lambda r, v: shaping.shaped(r, v, lambda: INFO), result, version)
+            got = outcome(ours, result, version)
             assert got == expected, (result, version)
             taken = {"resultType": "complete", **result} if version in MODERN_PROTOCOL_VERSIONS else result
             plain += shaping._plain(copy.deepcopy(taken), version) is not None
@@ -159,6 +175,24 @@ def test_a_large_structured_result_is_left_to_pydantic() -> None:
     rows = {"rows": [{"id": i} for i in range(shaping.PLAIN_NODES)]}
     result = {"content": [{"type": "text", "text": "rows"}], "structuredContent": rows}
     assert shaping._plain(result, "2025-11-25") is None
-    assert outcome(lambda r, v: shaping.shaped(r, v, lambda: INFO), result, "2025-11-25") == outcome(
-        oracle, result, "2025-11-25"
-    )
+    assert outcome(ours, result, "2025-11-25") == outcome(oracle, result, "2025-11-25")
+
+
+OTHERS: list[tuple[str, dict[str, Any]]] = [
+    ("resources/read", {"contents": [{"uri": "echo://greeting", "mimeType": "text/plain", "text": "hello"}]}),
+    ("resources/read", {"contents": [{"uri": "a://b", "blob": "aGk=", "_meta": {"k": None}}], "extra": 1}),
+    ("resources/read", {"contents": [{"uri": "a://b", "text": "t"}], "ttlMs": 5, "_meta": {"x": 1}}),
+    ("resources/read", {"contents": "not a list"}),
+    ("prompts/get", {"messages": [{"role": "user", "content": {"type": "text", "text": "Shout hi!"}}]}),
+    ("prompts/get", {"description": None, "messages": [], "_meta": {mcp_types.SERVER_INFO_META_KEY: None}}),
+    ("prompts/get", {"messages": [{"role": "robot", "content": {"type": "text", "text": "x"}}]}),
+]
+
+
+@pytest.mark.parametrize(("method", "result"), OTHERS)
+@pytest.mark.parametrize("version", VERSIONS)
+def test_reads_and_prompts_shape_as_the_sdk_shapes_them(
+    method: str, result: dict[str, Any], version: str
+) -> None:
+    expected = outcome(lambda r, v: oracle(r, v, method), result, version)
+    assert outcome(lambda r, v: ours(r, v, method), result, version) == expected
