@@ -80,8 +80,9 @@ class LeanClient:
                 "io.modelcontextprotocol/clientCapabilities": {},
             }
             headers = {**headers, "mcp-protocol-version": MODERN, "mcp-method": method}
-            if "name" in params:
-                headers["mcp-name"] = params["name"]
+            named = params.get("uri" if method == "resources/read" else "name")
+            if named is not None:
+                headers["mcp-name"] = named
         message = {"jsonrpc": "2.0", "id": next(self._ids), "method": method, "params": params}
         response = await self._post(message, headers)
         self.last_body = response.content
