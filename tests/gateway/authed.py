@@ -11,6 +11,10 @@ from fastmcp.utilities.tests import ASGIServer
 
 from gateway.app import Gateway
 
+OPS_KEY = "ops-key-0123456789abcdef"
+OPS_ONLY = f'auth:\n  api_keys:\n    ops: {{key: "{OPS_KEY}"}}\n'
+"""An `auth` section with one API key, principal `ops`: put before a config's `backends`."""
+
 
 @asynccontextmanager
 async def http_front(gateway: Gateway) -> AsyncIterator[ASGIServer]:

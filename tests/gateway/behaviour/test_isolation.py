@@ -6,17 +6,17 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import make_gateway
-from tests.gateway.authed import http_front
+from tests.gateway.authed import OPS_KEY, OPS_ONLY, http_front
 
-KEY = "ops-key-0123456789abcdef"
-CONFIG = f"""
-auth:
-  api_keys:
-    ops: {{key: "{KEY}"}}
+KEY = OPS_KEY
+CONFIG = (
+    OPS_ONLY
+    + """
 backends:
   peek:
     module: tests.fakes.peek
 """
+)
 
 
 @pytest.mark.asyncio

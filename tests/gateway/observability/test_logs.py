@@ -14,16 +14,16 @@ from mcp.shared.exceptions import MCPError
 
 from gateway.observability.logs import configure
 from tests.conftest import make_gateway
-from tests.gateway.authed import http_front
+from tests.gateway.authed import OPS_KEY, OPS_ONLY, http_front
 
-KEY = "ops-key-0123456789abcdef"
-CONFIG = f"""
-auth:
-  api_keys:
-    ops: {{key: "{KEY}"}}
+KEY = OPS_KEY
+CONFIG = (
+    OPS_ONLY
+    + """
 backends:
-  echo: {{module: tests.fakes.echo}}
+  echo: {module: tests.fakes.echo}
 """
+)
 
 
 @pytest.fixture(autouse=True)

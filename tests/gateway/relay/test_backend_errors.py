@@ -10,9 +10,9 @@ import pytest
 from tests.conftest import PYTHON, make_gateway
 from tests.gateway.relay.test_fast_path import (
     HEADERS,
-    INIT,
     MODERN,
     fast_served,
+    handshake_session,
     legacy_call,
     modern_call,
     raw_front,
@@ -34,13 +34,7 @@ async def answers(fast: bool, era: str, link: str) -> tuple[Seen, float]:
     seen: Seen = []
     async with raw_front(gateway) as client:
         if era == "legacy":
-            opened = await client.post("/mcp", json=INIT, headers=HEADERS)
-            headers = {**HEADERS, "mcp-session-id": opened.headers["mcp-session-id"]}
-            headers["mcp-protocol-version"] = "2025-11-25"
-            await client.post(
-                "/mcp", json={"jsonrpc": "2.0", "method": "notifications/initialized"}, headers=headers
-            )
-            await client.post("/mcp", json=legacy_call(1, "r_refuse", {"code": 0}, {}), headers=headers)
+            headers = await handshake_session(client, {}, legacy_call(1, "r_refuse", {"code": 0}, {}))
         for code in CODES:
             if era == "legacy":
                 body = legacy_call(2, "r_refuse", {"code": code}, {})

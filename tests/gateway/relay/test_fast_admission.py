@@ -15,10 +15,10 @@ from tests.conftest import make_gateway
 from tests.gateway.relay.test_fast_path import (
     CONFIG,
     HEADERS,
-    INIT,
     KEY,
     MODERN,
     fast_served,
+    handshake_session,
     legacy_call,
     list_counted,
     modern_call,
@@ -98,13 +98,7 @@ async def answers(fast: bool, era: str) -> tuple[list[tuple[str, int, dict[str, 
     async with raw_front(gateway) as client:
         auth = {"authorization": f"Bearer {KEY}"}
         if era == "legacy":
-            opened = await client.post("/mcp", json=INIT, headers={**HEADERS, **auth})
-            base = {**HEADERS, **auth, "mcp-session-id": opened.headers["mcp-session-id"]}
-            base["mcp-protocol-version"] = "2025-11-25"
-            await client.post(
-                "/mcp", json={"jsonrpc": "2.0", "method": "notifications/initialized"}, headers=base
-            )
-            await client.post("/mcp", json=legacy_call(1, "echo_echo", {"text": "learn"}, {}), headers=base)
+            base = await handshake_session(client, auth, legacy_call(1, "echo_echo", {"text": "learn"}, {}))
         else:
             base = modern_headers("echo_echo", KEY)
         for what, body, changes in variants(era):

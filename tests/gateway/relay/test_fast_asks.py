@@ -18,18 +18,18 @@ from gateway.app import Gateway
 from gateway.front.connections import protocol_with_header_deadline
 from tests.conftest import make_gateway
 from tests.fakes import stateful
-from tests.gateway.authed import http_front
+from tests.gateway.authed import OPS_KEY, OPS_ONLY, http_front
 from tests.gateway.front.raw import HEADERS, INIT
 from tests.serving import serving
 
-KEY = "ops-key-0123456789abcdef"
-CONFIG = f"""
-auth:
-  api_keys:
-    ops: {{key: "{KEY}"}}
+KEY = OPS_KEY
+CONFIG = (
+    OPS_ONLY
+    + """
 backends:
-  st: {{module: tests.fakes.stateful, request_timeout: 1}}
+  st: {module: tests.fakes.stateful, request_timeout: 1}
 """
+)
 OFF = CONFIG + "http: {fast_path: false}\n"
 pytestmark = pytest.mark.usefixtures("untraced")
 

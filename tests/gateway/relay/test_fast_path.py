@@ -146,6 +146,20 @@ async def raw_front(gateway: Gateway) -> AsyncIterator[httpx2.AsyncClient]:
         yield c
 
 
+async def handshake_session(
+    client: httpx2.AsyncClient, auth: dict[str, str], first: dict[str, Any] | None = None
+) -> dict[str, str]:
+    """A new handshake-era session's headers (its client initialized), `first` sent on it (the
+    request through which the relay comes to know the session)."""
+    opened = await client.post("/mcp", json=INIT, headers={**HEADERS, **auth})
+    session = {**HEADERS, **auth, "mcp-session-id": opened.headers["mcp-session-id"]}
+    session["mcp-protocol-version"] = "2025-11-25"
+    await client.post("/mcp", json={"jsonrpc": "2.0", "method": "notifications/initialized"}, headers=session)
+    if first is not None:
+        await client.post("/mcp", json=first, headers=session)
+    return session
+
+
 def modern_headers(name: str, key: str | None = None) -> dict[str, str]:
     headers = {**HEADERS, "mcp-protocol-version": MODERN, "mcp-method": "tools/call", "mcp-name": name}
     return {**headers, "authorization": f"Bearer {key}"} if key else headers
@@ -183,14 +197,8 @@ async def answers(fast: bool, era: str) -> tuple[list[tuple[int, dict[str, str],
     async with raw_front(gateway) as client:
         auth = {"authorization": f"Bearer {KEY}"}
         if era == "legacy":
-            opened = await client.post("/mcp", json=INIT, headers={**HEADERS, **auth})
-            session = {**HEADERS, **auth, "mcp-session-id": opened.headers["mcp-session-id"]}
-            session["mcp-protocol-version"] = "2025-11-25"
-            await client.post(
-                "/mcp", json={"jsonrpc": "2.0", "method": "notifications/initialized"}, headers=session
-            )
-            await client.post(
-                "/mcp", json=legacy_call(1, "echo_echo", {"text": "learn"}, {}), headers=session
+            session = await handshake_session(
+                client, auth, legacy_call(1, "echo_echo", {"text": "learn"}, {})
             )
         for number, (name, arguments, meta) in enumerate(CALLS, start=2):
             if era == "legacy":
@@ -303,11 +311,7 @@ async def list_answers(fast: bool, era: str, refused: bool) -> list[tuple[int, d
         for key in (KEY, KEY, ANALYST):
             auth = {"authorization": f"Bearer {key}"}
             if era == "legacy":
-                opened = await client.post("/mcp", json=INIT, headers={**HEADERS, **auth})
-                headers = {**HEADERS, **auth, "mcp-session-id": opened.headers["mcp-session-id"]}
-                headers["mcp-protocol-version"] = "2025-11-25"
-                note = {"jsonrpc": "2.0", "method": "notifications/initialized"}
-                await client.post("/mcp", json=note, headers=headers)
+                headers = await handshake_session(client, auth)
             for second, method in enumerate(LISTS + LISTS):
                 body: dict[str, Any] = {"jsonrpc": "2.0", "id": number, "method": method, "params": {}}
                 if era != "legacy":

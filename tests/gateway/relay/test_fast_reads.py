@@ -16,9 +16,9 @@ from tests.gateway.relay.test_fast_path import (
     ANALYST,
     CONFIG,
     HEADERS,
-    INIT,
     KEY,
     MODERN,
+    handshake_session,
     modern_call,
     raw_front,
 )
@@ -53,17 +53,12 @@ async def answers(fast: bool, era: str) -> tuple[list[tuple[int, dict[str, str],
     async with raw_front(gateway) as client:
         headers: dict[str, dict[str, str]] = {}
         for who, key in (("ops", KEY), ("analyst", ANALYST)):
-            auth = {**HEADERS, "authorization": f"Bearer {key}"}
+            auth = {"authorization": f"Bearer {key}"}
             if era == "legacy":
-                opened = await client.post("/mcp", json=INIT, headers=auth)
-                auth = {**auth, "mcp-session-id": opened.headers["mcp-session-id"]}
-                auth["mcp-protocol-version"] = "2025-11-25"
-                note = {"jsonrpc": "2.0", "method": "notifications/initialized"}
-                await client.post("/mcp", json=note, headers=auth)
-                await client.post(
-                    "/mcp", json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"}, headers=auth
-                )
-            headers[who] = auth
+                listing = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
+                headers[who] = await handshake_session(client, auth, listing)
+            else:
+                headers[who] = {**HEADERS, **auth}
         for number, (who, method, params) in enumerate(REQUESTS, start=2):
             sent = dict(headers[who])
             body: dict[str, Any] = {"jsonrpc": "2.0", "id": number, "method": method, "params": dict(params)}

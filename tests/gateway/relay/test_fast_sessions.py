@@ -12,7 +12,7 @@ import pytest
 from fastmcp.server.auth.providers.jwt import RSAKeyPair
 
 from tests.conftest import make_gateway
-from tests.gateway.relay.test_fast_path import HEADERS, INIT, fast_served, legacy_call, raw_front
+from tests.gateway.relay.test_fast_path import fast_served, handshake_session, legacy_call, raw_front
 
 pytestmark = pytest.mark.usefixtures("untraced")
 PAIR = RSAKeyPair.generate()
@@ -41,13 +41,8 @@ def bearer(subject: str) -> dict[str, str]:
 
 
 async def opened(client: httpx2.AsyncClient, auth: dict[str, str]) -> dict[str, str]:
-    """A new session's headers, its client initialized and one call made (the session learnt)."""
-    response = await client.post("/mcp", json=INIT, headers={**HEADERS, **auth})
-    session = {**HEADERS, **auth, "mcp-session-id": response.headers["mcp-session-id"]}
-    session["mcp-protocol-version"] = "2025-11-25"
-    await client.post("/mcp", json={"jsonrpc": "2.0", "method": "notifications/initialized"}, headers=session)
-    await client.post("/mcp", json=legacy_call(1, "echo_echo", {"text": "learn"}, {}), headers=session)
-    return session
+    """A new session's headers, one call made on it (the session learnt)."""
+    return await handshake_session(client, auth, legacy_call(1, "echo_echo", {"text": "learn"}, {}))
 
 
 async def calls(fast: bool) -> tuple[Seen, float]:
