@@ -26,9 +26,9 @@ CONNECTION_META_KEYS = frozenset(
 )
 
 
-def forward_params(ctx: ServerRequestContext[Any, Any], replace: Mapping[str, Any]) -> dict[str, Any]:
+def forward_params(params: Mapping[str, Any] | None, replace: Mapping[str, Any]) -> dict[str, Any]:
     """The client's params with the backend's names, and `_meta` minus what belongs to the hop."""
-    raw = dict(ctx.params or {})
+    raw = dict(params or {})
     raw.update(replace)
     meta = raw.pop("_meta", None)
     if isinstance(meta, Mapping):

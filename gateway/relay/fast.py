@@ -53,7 +53,7 @@ from gateway.observability import tracing
 from gateway.principal import principal_of_scope
 from gateway.relay.admission import authorized, headers_agree, params_valid, transport_takes
 from gateway.relay.answer import Answer
-from gateway.relay.answers import CONNECTION_META_KEYS
+from gateway.relay.answers import forward_params
 from gateway.relay.asks import Asks, accepted
 from gateway.relay.fastcaller import FastCaller
 from gateway.relay.fastlists import ListAnswers
@@ -126,7 +126,7 @@ class FastPath:
             return FastCaller.stateless(principal, params, version)
         if version in HANDSHAKE_PROTOCOL_VERSIONS:
             session_id = headers.get("mcp-session-id")
-            connection = relay.front_session(session_id, scope.get("user")) if session_id else None
+            connection = relay.front_sessions.serving(session_id, scope.get("user")) if session_id else None
             if session_id is None or connection is None:
                 return None
             return FastCaller.in_session(principal, params, version, session_id, connection)
@@ -202,13 +202,7 @@ class FastPath:
         params: dict[str, Any] = message["params"]
         target = caller.target
         assert target is not None
-        forward = {k: v for k, v in params.items() if k != "_meta"}
-        forward.update(target.names)
-        meta = params.get("_meta")
-        if isinstance(meta, dict):
-            kept = {k: v for k, v in meta.items() if k not in CONNECTION_META_KEYS}
-            if kept:
-                forward["_meta"] = kept
+        forward = forward_params(params, target.names)
         relay = self._relay
         try:
             result = await relay.dispatch.forward(

@@ -19,7 +19,6 @@ from fastmcp import FastMCP
 from fastmcp.server.dependencies import get_http_request
 from fastmcp.utilities.pagination import paginate_sequence
 from mcp.server.caching import CACHEABLE_METHODS, CacheHint
-from mcp.server.connection import Connection
 from mcp.server.context import ServerRequestContext
 from mcp.server.subscriptions import SubscriptionBus
 from mcp_types import (
@@ -147,11 +146,6 @@ class Relay:
         """The configuration in force."""
         return self._policies.current.config
 
-    def front_session(self, session_id: str, user: Any) -> Connection | None:
-        """A handshake-era front session the relay has served, while the SDK's server serves
-        it to `user`."""
-        return self.front_sessions.serving(session_id, user)
-
     async def index_for(self, caller: Caller) -> RouteIndex:
         """The names `caller` can use (catalogs loaded first)."""
         await self._ready()
@@ -277,7 +271,7 @@ class Relay:
             self._refuse_held(ctx, "tools", params.name)
             self.dispatch.refused(self.caller(ctx), "tools/call", params.name, ctx.params)
             return complete(ctx, unknown_tool(params.name))
-        forward = forward_params(ctx, {"name": route.backend_id})
+        forward = forward_params(ctx.params, {"name": route.backend_id})
         return await self._forward(ctx, route, "tools/call", forward, front=params.name)
 
     async def get_prompt(self, ctx: Ctx, params: GetPromptRequestParams) -> Any:
@@ -286,7 +280,7 @@ class Relay:
             self._refuse_held(ctx, "prompts", params.name)
             self.dispatch.refused(self.caller(ctx), "prompts/get", params.name, ctx.params)
             raise to_mcp_error(NotFound(f"Unknown prompt: {params.name!r}"))
-        forward = forward_params(ctx, {"name": route.backend_id})
+        forward = forward_params(ctx.params, {"name": route.backend_id})
         return await self._forward(ctx, route, "prompts/get", forward, front=params.name)
 
     async def read_resource(self, ctx: Ctx, params: ReadResourceRequestParams) -> Any:
@@ -303,7 +297,7 @@ class Relay:
             self.dispatch.refused(self.caller(ctx), "resources/read", uri, ctx.params)
             raise to_mcp_error(_resource_not_found(uri))
         route, backend_uri = found
-        forward = forward_params(ctx, {"uri": backend_uri})
+        forward = forward_params(ctx.params, {"uri": backend_uri})
         return await self._forward(ctx, route, "resources/read", forward, front=uri)
 
     async def complete(self, ctx: Ctx, params: CompleteRequestParams) -> Any:
@@ -322,7 +316,7 @@ class Relay:
         caps = backend.capabilities(backend.era_for(self.caller(ctx)))
         if caps is not None and caps.completions is None:
             return complete(ctx, dict(EMPTY_COMPLETION))
-        forward = forward_params(ctx, {"ref": backend_ref})
+        forward = forward_params(ctx.params, {"ref": backend_ref})
         return await self._forward(ctx, route, "completion/complete", forward, front=route.backend_id)
 
     async def _forward(
